@@ -1,0 +1,13 @@
+module github.com/p2sgw/p2sgw
+
+go 1.26.8
+
+require (
+	github.com/google/uuid v1.6.0
+	go.etcd.io/bbolt v1.5.0
+	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/sys v0.50.0
+	software.sslmate.com/src/go-pkcs12 v0.7.4
+)
+
+require golang.org/x/crypto v0.59.0 // indirect
