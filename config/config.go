@@ -1,0 +1,140 @@
+// Package config is the gateway's configuration: the typed form of gateway.yaml, its defaults,
+// strict decoding (an unknown key is an error), validation with messages a user can act on, and
+// the SKU profiles (connection and throughput limits, allowed tunnel and auth types).
+//
+// It reads files (the config, certificates, secrets) but opens no sockets and starts nothing:
+// package gateway builds the running system from a validated Config.
+package config
+
+import "net/netip"
+
+// DefaultPath is where p2sgw serve looks for its configuration.
+const DefaultPath = "/etc/p2sgw/gateway.yaml"
+
+// Defaults for paths and listeners.
+const (
+	DefaultStateDir    = "/var/lib/p2sgw"
+	DefaultSocket      = "/run/p2sgw/control.sock"
+	DefaultIKEListen   = ":500"
+	DefaultNATTListen  = ":4500"
+	DefaultSSTPListen  = ":443"
+	DefaultOVPNListen  = ":1194"
+	DefaultSKU         = "VpnGw1"
+	DefaultLogFormat   = "text"
+	DefaultLogLevel    = "info"
+	DefaultRADIUSPort  = 1812
+	DefaultRADIUSAcct  = 1813
+	MinPoolPrefixBits4 = 29 // the smallest pool is a /29, as Azure's
+)
+
+// Tunnel types.
+const (
+	TunnelIKEv2   = "ikev2"
+	TunnelSSTP    = "sstp"
+	TunnelOpenVPN = "openvpn"
+)
+
+// Auth types.
+const (
+	AuthCertificate = "certificate"
+	AuthRADIUS      = "radius"
+)
+
+// Config is gateway.yaml. Paths may be relative: they are relative to the file's directory
+// and Load makes them absolute.
+type Config struct {
+	// Name identifies the gateway (Azure's virtual network gateway name); it is the
+	// NAS-Identifier default and the node name in logs.
+	Name string `yaml:"name"`
+	// SKU is Basic, VpnGw1…VpnGw5 or Custom (then Limits is required).
+	SKU string `yaml:"sku"`
+	// Limits sets a Custom SKU's limits; it is an error with any other SKU.
+	Limits *Limits `yaml:"limits,omitempty"`
+	// PublicAddress is the FQDN or IP address clients connect to; the server certificate
+	// must name it.
+	PublicAddress string `yaml:"public_address"`
+	// ServerCertificate is a PEM file with the gateway's certificate first, then its chain.
+	ServerCertificate string `yaml:"server_certificate"`
+	// ServerKey is the PEM private key of ServerCertificate.
+	ServerKey string `yaml:"server_key"`
+	// ServerRoot is the CA that signed ServerCertificate (the "VpnServerRoot" that clients
+	// must trust); it goes into the VPN client configuration package.
+	ServerRoot string `yaml:"server_root,omitempty"`
+	// ClientAddressPools are the prefixes client addresses come from (Azure's
+	// VpnClientAddressPool).
+	ClientAddressPools []netip.Prefix `yaml:"client_address_pools"`
+	// VNetAddressSpace are the prefixes behind the gateway that clients reach.
+	VNetAddressSpace []netip.Prefix `yaml:"vnet_address_space"`
+	// DNSServers are pushed to clients.
+	DNSServers []netip.Addr `yaml:"dns_servers,omitempty"`
+	// TunnelTypes are the enabled protocols: ikev2, sstp, openvpn.
+	TunnelTypes []string `yaml:"tunnel_types"`
+	// AuthTypes are the enabled client authentication types: certificate, radius.
+	AuthTypes []string `yaml:"auth_types"`
+	// RADIUS is required when AuthTypes has radius.
+	RADIUS *RADIUS `yaml:"radius,omitempty"`
+	// Listen sets the protocol listeners' addresses.
+	Listen Listen `yaml:"listen"`
+	// StateDir holds the state database.
+	StateDir string `yaml:"state_dir"`
+	// Admin sets the admin API's listeners.
+	Admin Admin `yaml:"admin"`
+	// Log sets logging.
+	Log Log `yaml:"log"`
+}
+
+// Limits are a Custom SKU's limits. Zero means "no limit" except for MaxConnections, which a
+// Custom SKU must set.
+type Limits struct {
+	MaxConnections        int `yaml:"max_connections"`                   // all protocols together
+	MaxIKEv2Connections   int `yaml:"max_ikev2_connections,omitempty"`   // 0: only MaxConnections applies
+	MaxSSTPConnections    int `yaml:"max_sstp_connections,omitempty"`    // 0: only MaxConnections applies
+	MaxOpenVPNConnections int `yaml:"max_openvpn_connections,omitempty"` // 0: only MaxConnections applies
+	MaxMbps               int `yaml:"max_mbps,omitempty"`                // aggregate; 0: unshaped
+	MaxRootCerts          int `yaml:"max_root_certs,omitempty"`          // 0: 20, as Azure
+}
+
+// RADIUS configures the RADIUS client.
+type RADIUS struct {
+	Servers []RADIUSServer `yaml:"servers"`
+	// NASIdentifier defaults to the gateway's Name.
+	NASIdentifier string `yaml:"nas_identifier,omitempty"`
+	// Timeout per try, e.g. "5s"; Retries is the number of tries after the first.
+	Timeout string `yaml:"timeout,omitempty"`
+	Retries *int   `yaml:"retries,omitempty"`
+}
+
+// RADIUSServer is one RADIUS server. Exactly one of Secret and SecretFile is set.
+type RADIUSServer struct {
+	Address     string `yaml:"address"`                // host:port (auth port; default 1812)
+	AcctAddress string `yaml:"acct_address,omitempty"` // host:port; default host:1813
+	Secret      string `yaml:"secret,omitempty"`
+	SecretFile  string `yaml:"secret_file,omitempty"`
+	Priority    int    `yaml:"priority,omitempty"` // lower is tried first
+}
+
+// Listen holds the protocol listeners' host:port addresses.
+type Listen struct {
+	IKE     string `yaml:"ike"`     // UDP, default :500
+	NATT    string `yaml:"nat_t"`   // UDP, default :4500
+	SSTP    string `yaml:"sstp"`    // TCP, default :443
+	OpenVPN string `yaml:"openvpn"` // default :1194
+}
+
+// Admin configures the admin API: always a unix socket, optionally TCP with mutual TLS.
+type Admin struct {
+	Socket string `yaml:"socket"`
+	// Listen is a host:port for the admin API over TCP with mutual TLS; empty disables it.
+	Listen string `yaml:"listen,omitempty"`
+	// TLSCertificate and TLSKey are the TCP listener's server certificate and key.
+	TLSCertificate string `yaml:"tls_certificate,omitempty"`
+	TLSKey         string `yaml:"tls_key,omitempty"`
+	// ClientCA is the CA whose client certificates may use the TCP listener.
+	ClientCA string `yaml:"client_ca,omitempty"`
+}
+
+// Log configures logging.
+type Log struct {
+	Format string `yaml:"format"` // text or json
+	Level  string `yaml:"level"`  // debug, info, warn, error
+}
