@@ -1,0 +1,89 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/p2sgw/p2sgw/store"
+	"github.com/p2sgw/p2sgw/store/memstore"
+)
+
+var ctx = context.Background()
+
+func TestNewID(t *testing.T) {
+	for proto, re := range map[string]string{
+		IKEv2:   `^IKEv2_[0-9A-F-]{36}$`,
+		SSTP:    `^SSTP_[0-9A-F-]{36}$`,
+		OpenVPN: `^OVPN_[0-9A-F-]{36}$`,
+	} {
+		if id := NewID(proto); !regexp.MustCompile(re).MatchString(id) {
+			t.Errorf("NewID(%s) = %q, want %s", proto, id, re)
+		}
+	}
+	if NewID(IKEv2) == NewID(IKEv2) {
+		t.Error("NewID repeats")
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	st := memstore.New()
+	r, err := NewRegistry(ctx, st, "node1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var closed []string
+	a := &Session{ID: NewID(IKEv2), User: "alice", Protocol: IKEv2, StartedAt: t0.Add(time.Minute), Close: func(reason string) { closed = append(closed, reason) }}
+	b := &Session{ID: NewID(SSTP), User: "bob", Protocol: SSTP, StartedAt: t0}
+	for _, s := range []*Session{a, b} {
+		if err := r.Add(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Add(ctx, a); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("duplicate Add = %v", err)
+	}
+	if l := r.List(); len(l) != 2 || l[0] != b || l[1] != a {
+		t.Fatalf("List is not oldest first")
+	}
+	if r.Count("") != 2 || r.Count(IKEv2) != 1 || r.Count(OpenVPN) != 0 {
+		t.Fatalf("Count wrong")
+	}
+	recs, _ := st.Sessions(ctx)
+	if len(recs) != 2 || recs[0].Node != "node1" {
+		t.Fatalf("store records = %+v", recs)
+	}
+
+	if err := r.Disconnect(ctx, a.ID, "disconnected by admin"); err != nil {
+		t.Fatal(err)
+	}
+	if len(closed) != 1 || closed[0] != "disconnected by admin" || r.Get(a.ID) != nil {
+		t.Fatalf("Disconnect did not close and remove: closed=%v", closed)
+	}
+	if err := r.Disconnect(ctx, a.ID, "again"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Disconnect of a gone session = %v, want ErrNotFound", err)
+	}
+	if err := r.Remove(ctx, "unknown"); err != nil {
+		t.Fatalf("Remove unknown = %v", err)
+	}
+	recs, _ = st.Sessions(ctx)
+	if len(recs) != 1 || recs[0].ID != b.ID {
+		t.Fatalf("store after disconnect = %+v", recs)
+	}
+}
+
+func TestRegistryDropsStaleRecordsOfItsNode(t *testing.T) {
+	st := memstore.New()
+	st.PutSession(ctx, store.Session{ID: "IKEv2_OLD", Node: "node1"})
+	st.PutSession(ctx, store.Session{ID: "IKEv2_OTHER", Node: "node2"})
+	if _, err := NewRegistry(ctx, st, "node1"); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := st.Sessions(ctx)
+	if len(recs) != 1 || recs[0].ID != "IKEv2_OTHER" {
+		t.Fatalf("records after start = %+v, want only the other node's", recs)
+	}
+}
