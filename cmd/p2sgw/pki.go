@@ -148,7 +148,7 @@ func pkiPrintClient(w io.Writer, res *pkiResult, rootDir string) {
 func runPKIIssueServer(_ context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "pki issue-server", "")
 	rootDir := fs.String("root", "", "directory holding root.crt and root.key, as create-root wrote it (required)")
-	var dnsNames, ipList pkiListFlag
+	var dnsNames, ipList listFlag
 	fs.Var(&dnsNames, "dns", "the gateway's host name(s): comma list or repeated flag")
 	fs.Var(&ipList, "ip", "the gateway's public IP address(es): comma list or repeated flag")
 	var f pkiIssueFlags
@@ -429,18 +429,4 @@ func pkiQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// pkiListFlag is a repeatable flag whose values may also be comma-separated lists.
-type pkiListFlag []string
-
-func (l *pkiListFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *pkiListFlag) Set(s string) error {
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			*l = append(*l, v)
-		}
-	}
-	return nil
 }

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/p2sgw/p2sgw/config"
+	"github.com/p2sgw/p2sgw/gateway"
+)
+
+func runServe(ctx context.Context, env *cmdEnv, args []string) error {
+	fs := newFlagSet(env, "serve", "")
+	path := fs.String("config", config.DefaultPath, "the gateway configuration file")
+	logFormat := fs.String("log-format", "", "text or json (default: the config's log.format)")
+	if err := noArgs(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return fmt.Errorf("%w\n(fix %s and start again)", err, *path)
+	}
+	if *logFormat != "" {
+		if *logFormat != "text" && *logFormat != "json" {
+			return usagef("--log-format must be text or json")
+		}
+		cfg.Log.Format = *logFormat
+	}
+	level := new(slog.LevelVar)
+	log := newLogger(env.stderr, cfg.Log.Format, level)
+
+	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *path, Log: log, LogLevel: level, Version: version()})
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading configuration", "config", *path)
+				g.Reload(ctx) // logs its own outcome
+			}
+		}
+	}()
+	return g.Serve(ctx, func() { sdNotify("READY=1") })
+}
+
+func newLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// sdNotify tells systemd (Type=notify) about the service's state; without NOTIFY_SOCKET it
+// does nothing.
+func sdNotify(state string) {
+	addr := os.Getenv("NOTIFY_SOCKET")
+	if addr == "" {
+		return
+	}
+	if addr[0] == '@' {
+		addr = "\x00" + addr[1:]
+	}
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: addr, Net: "unixgram"})
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	c.Write([]byte(state))
+}
+
+// version is the module version of the binary, or its VCS revision for a development build.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "devel-" + rev
+}

@@ -1,0 +1,302 @@
+// Package gateway builds the running gateway from its configuration: it opens the state
+// store, loads the trust set, the address pools and the session registry, serves the admin API,
+// and applies a new configuration on reload. It is the only package that knows every other
+// one; protocol listeners plug in here.
+package gateway
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/p2sgw/p2sgw/api"
+	"github.com/p2sgw/p2sgw/certauth"
+	"github.com/p2sgw/p2sgw/config"
+	"github.com/p2sgw/p2sgw/pool"
+	"github.com/p2sgw/p2sgw/session"
+	"github.com/p2sgw/p2sgw/store"
+	"github.com/p2sgw/p2sgw/store/bolt"
+)
+
+// StateFile is the state database's file name inside the state directory.
+const StateFile = "state.db"
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	// ConfigPath is the file Reload reads again.
+	ConfigPath string
+	// Log is the logger; LogLevel, if set, is adjusted on reload to the config's level.
+	Log      *slog.Logger
+	LogLevel *slog.LevelVar
+	// Version is reported by status.
+	Version string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway is a running gateway. Create it with New, run it with Serve, end it by cancelling
+// Serve's context. Its methods are safe for concurrent use.
+type Gateway struct {
+	opts      Options
+	log       *slog.Logger
+	now       func() time.Time
+	startedAt time.Time
+	st        store.Store
+	policy    *certauth.Policy
+	sessions  *session.Registry
+
+	mu       sync.RWMutex // guards the fields below
+	cfg      *config.Config
+	pools    pool.Set
+	loadedAt time.Time
+
+	// trustMu serialises changes to roots and revocations, so a limit check, the store write
+	// and the policy update happen as one.
+	trustMu sync.Mutex
+
+	lnMu      sync.Mutex // guards listeners
+	listeners []*listener
+}
+
+// New opens the state in cfg.StateDir and prepares the gateway; it starts no listener.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error) {
+	st, err := bolt.Open(filepath.Join(cfg.StateDir, StateFile))
+	if err != nil {
+		return nil, err
+	}
+	g, err := newWithStore(ctx, cfg, opts, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+func newWithStore(ctx context.Context, cfg *config.Config, opts Options, st store.Store) (*Gateway, error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	g := &Gateway{
+		opts:      opts,
+		log:       opts.Log,
+		now:       opts.Now,
+		startedAt: opts.Now(),
+		st:        st,
+		policy:    new(certauth.Policy),
+		cfg:       cfg,
+		loadedAt:  opts.Now(),
+	}
+	var err error
+	if g.sessions, err = session.NewRegistry(ctx, st, cfg.Name); err != nil {
+		return nil, err
+	}
+	if g.pools, err = buildPools(ctx, cfg, nil, st, opts.Now); err != nil {
+		return nil, err
+	}
+	if err := g.loadTrust(ctx); err != nil {
+		return nil, err
+	}
+	g.setLogLevel(cfg)
+	return g, nil
+}
+
+// Close releases the state store. Serve must have returned.
+func (g *Gateway) Close() error { return g.st.Close() }
+
+// Config returns the configuration in force. The caller must not modify it.
+func (g *Gateway) Config() *config.Config {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.cfg
+}
+
+// Policy returns the client-certificate policy the protocols verify clients against.
+func (g *Gateway) Policy() *certauth.Policy { return g.policy }
+
+// Sessions returns the registry of live sessions.
+func (g *Gateway) Sessions() *session.Registry { return g.sessions }
+
+// Pools returns the client address pools in force.
+func (g *Gateway) Pools() pool.Set {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.pools
+}
+
+// Serve runs the admin API listeners (and, as they land, the protocol listeners) until ctx is
+// done, then stops them and waits for them. ready, if not nil, is called once every listener
+// is up.
+func (g *Gateway) Serve(ctx context.Context, ready func()) error {
+	cfg := g.Config()
+	handler := api.NewHandler(g, g.log.With("component", "admin"))
+	if err := g.listenAdmin(cfg, handler); err != nil {
+		g.closeListeners()
+		return err
+	}
+	g.noteProtocolListeners(cfg)
+	g.log.Info("gateway started", "name", cfg.Name, "sku", g.sku(cfg).Name, "public_address", cfg.PublicAddress,
+		"tunnel_types", cfg.TunnelTypes, "auth_types", cfg.AuthTypes, "admin_socket", cfg.Admin.Socket)
+	g.logWarnings(cfg)
+	if ready != nil {
+		ready()
+	}
+	<-ctx.Done()
+	g.log.Info("gateway stopping", "reason", context.Cause(ctx))
+	g.closeListeners()
+	for _, s := range g.sessions.List() {
+		if err := g.endSession(context.Background(), s, "gateway shutting down"); err != nil {
+			g.log.Error("ending session at shutdown", "id", s.ID, "err", err)
+		}
+	}
+	g.log.Info("gateway stopped")
+	return nil
+}
+
+// endSession closes s's tunnel with reason, unregisters it and releases its address.
+func (g *Gateway) endSession(ctx context.Context, s *session.Session, reason string) error {
+	if err := g.sessions.Disconnect(ctx, s.ID, reason); err != nil && !errors.Is(err, session.ErrNotFound) {
+		return err
+	}
+	if s.VPNAddr.IsValid() {
+		return g.Pools().Release(ctx, s.VPNAddr, s.ID)
+	}
+	return nil
+}
+
+// reload reads the configuration file again and applies it. An invalid file is refused with
+// its error and the running configuration stays.
+func (g *Gateway) reload(ctx context.Context) error {
+	cfg, err := config.Load(g.opts.ConfigPath)
+	if err != nil {
+		g.log.Error("reload refused: the running configuration stays", "config", g.opts.ConfigPath, "err", err)
+		return err
+	}
+	return g.apply(ctx, cfg)
+}
+
+// apply makes cfg the configuration in force. Settings that need new sockets or a new state
+// directory cannot change while running: they are kept and a warning says so.
+func (g *Gateway) apply(ctx context.Context, cfg *config.Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	old := g.cfg
+	for _, f := range restartOnly(old, cfg) {
+		g.log.Warn("reload: setting changed but needs a restart of p2sgw serve; keeping the running value", "setting", f)
+	}
+	cfg.StateDir, cfg.Admin, cfg.Listen, cfg.Name = old.StateDir, old.Admin, old.Listen, old.Name
+	pools, err := buildPools(ctx, cfg, g.pools, g.st, g.now)
+	if err != nil {
+		g.log.Error("reload refused: the running configuration stays", "err", err)
+		return err
+	}
+	g.cfg, g.pools, g.loadedAt = cfg, pools, g.now()
+	g.setLogLevel(cfg)
+	if n, max := g.rootCount(ctx), g.sku(cfg).MaxRootCerts; max > 0 && n > max {
+		g.log.Warn("more trusted roots than the SKU allows; new ones will be refused until some are removed", "roots", n, "max_root_certs", max)
+	}
+	g.logWarnings(cfg)
+	g.log.Info("configuration reloaded", "config", g.opts.ConfigPath, "sku", g.sku(cfg).Name, "pools", cfg.ClientAddressPools, "vnet", cfg.VNetAddressSpace)
+	return nil
+}
+
+// logWarnings logs what in cfg deserves attention but does not stop the gateway (a
+// certificate close to expiry, a short RADIUS secret, ...).
+func (g *Gateway) logWarnings(cfg *config.Config) {
+	for _, w := range cfg.Warnings() {
+		g.log.Warn("configuration warning", "field", w.Field, "warning", w.Msg, "config", g.opts.ConfigPath)
+	}
+}
+
+func (g *Gateway) setLogLevel(cfg *config.Config) {
+	if g.opts.LogLevel == nil {
+		return
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(cfg.Log.Level)); err == nil {
+		g.opts.LogLevel.Set(l)
+	}
+}
+
+func (g *Gateway) sku(cfg *config.Config) config.SKU { return cfg.EffectiveSKU() }
+
+func (g *Gateway) rootCount(ctx context.Context) int {
+	roots, err := g.st.RootCerts(ctx)
+	if err != nil {
+		return 0
+	}
+	return len(roots)
+}
+
+// restartOnly lists the settings that differ between a and b and cannot change live.
+func restartOnly(a, b *config.Config) []string {
+	var out []string
+	if a.Name != b.Name {
+		out = append(out, "name")
+	}
+	if a.StateDir != b.StateDir {
+		out = append(out, "state_dir")
+	}
+	if a.Admin != b.Admin {
+		out = append(out, "admin")
+	}
+	if a.Listen != b.Listen {
+		out = append(out, "listen")
+	}
+	return out
+}
+
+// buildPools returns the pools of cfg, reusing those of old with the same prefix so their
+// in-memory state carries over.
+func buildPools(ctx context.Context, cfg *config.Config, old pool.Set, st store.Store, now func() time.Time) (pool.Set, error) {
+	var set pool.Set
+	for _, pfx := range cfg.ClientAddressPools {
+		i := slices.IndexFunc(old, func(p *pool.Pool) bool { return p.Prefix() == pfx.Masked() })
+		if i >= 0 {
+			set = append(set, old[i])
+			continue
+		}
+		p, err := pool.New(ctx, pfx, st, cfg.Name, now)
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, p)
+	}
+	return set, nil
+}
+
+// loadTrust loads the roots and revocations from the store into the policy.
+func (g *Gateway) loadTrust(ctx context.Context) error {
+	roots, err := g.st.RootCerts(ctx)
+	if err != nil {
+		return fmt.Errorf("load trusted roots: %w", err)
+	}
+	m := make(map[string]*x509.Certificate, len(roots))
+	for _, r := range roots {
+		c, err := x509.ParseCertificate(r.DER)
+		if err != nil {
+			// Stored only after parsing; a bad one means the file was tampered with.
+			return fmt.Errorf("trusted root %q in the state database does not parse: %w", r.Name, err)
+		}
+		m[r.Name] = c
+	}
+	revoked, err := g.st.RevokedCerts(ctx)
+	if err != nil {
+		return fmt.Errorf("load revoked certificates: %w", err)
+	}
+	rm := make(map[string]string, len(revoked))
+	for _, r := range revoked {
+		rm[r.Thumbprint] = r.Name
+	}
+	g.policy.SetRoots(m)
+	g.policy.SetRevoked(rm)
+	return nil
+}

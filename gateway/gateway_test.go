@@ -1,0 +1,323 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/p2sgw/p2sgw/api"
+	"github.com/p2sgw/p2sgw/apiclient"
+	"github.com/p2sgw/p2sgw/certauth"
+	"github.com/p2sgw/p2sgw/config"
+	"github.com/p2sgw/p2sgw/pki"
+	"github.com/p2sgw/p2sgw/session"
+	"github.com/p2sgw/p2sgw/store/memstore"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func testConfig(t *testing.T) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := &config.Config{
+		Name:               "gw-test",
+		PublicAddress:      "vpn.test.example",
+		ClientAddressPools: []netip.Prefix{netip.MustParsePrefix("100.64.0.0/29")},
+		VNetAddressSpace:   []netip.Prefix{netip.MustParsePrefix("198.19.0.0/16")},
+		StateDir:           filepath.Join(dir, "state"),
+		Admin:              config.Admin{Socket: filepath.Join(dir, "control.sock")},
+	}
+	cfg.ApplyDefaults()
+	return cfg
+}
+
+func newTestGateway(t *testing.T, cfg *config.Config) *Gateway {
+	t.Helper()
+	g, err := newWithStore(context.Background(), cfg, Options{Log: quiet, Version: "test"}, memstore.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func mustRoot(t *testing.T, cn string) *pki.CA {
+	t.Helper()
+	ca, err := pki.NewRoot(cn, pki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+func mustClient(t *testing.T, ca *pki.CA, name string) *x509.Certificate {
+	t.Helper()
+	c, err := ca.IssueClient(name, pki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Cert
+}
+
+func b64(c *x509.Certificate) string { return base64.StdEncoding.EncodeToString(c.Raw) }
+
+func apiStatus(err error) int {
+	var e *api.Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+func TestRootsAndRevocationDriveThePolicy(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGateway(t, testConfig(t))
+	ca := mustRoot(t, "P2SRoot")
+	alice := mustClient(t, ca, "alice@example.com")
+
+	if _, err := g.Policy().Verify(alice, nil, time.Now()); !errors.Is(err, certauth.ErrUntrusted) {
+		t.Fatalf("before upload: %v, want ErrUntrusted", err)
+	}
+	if _, err := g.AddRootCert(ctx, api.AddRootCertRequest{Name: "P2SRoot", PublicCertData: b64(ca.Cert)}); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := g.Policy().Verify(alice, nil, time.Now()); err != nil || id.Root != "P2SRoot" {
+		t.Fatalf("after upload: %+v, %v", id, err)
+	}
+	tp := pki.ThumbprintsOf(alice.Raw)
+	if _, err := g.AddRevokedCert(ctx, api.AddRevokedCertRequest{Name: "alice", Thumbprint: strings.ToLower(tp.SHA256)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Policy().Verify(alice, nil, time.Now()); !errors.Is(err, certauth.ErrRevoked) {
+		t.Fatalf("after revocation: %v, want ErrRevoked", err)
+	}
+	if err := g.RemoveRevokedCert(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Policy().Verify(alice, nil, time.Now()); err != nil {
+		t.Fatalf("after reinstatement: %v", err)
+	}
+	if err := g.RemoveRootCert(ctx, "P2SRoot"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Policy().Verify(alice, nil, time.Now()); !errors.Is(err, certauth.ErrUntrusted) {
+		t.Fatalf("after root removal: %v, want ErrUntrusted", err)
+	}
+}
+
+func TestRootLimitComesFromTheSKU(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.SKU = config.SKUCustom
+	cfg.Limits = &config.Limits{MaxConnections: 10, MaxRootCerts: 2}
+	g := newTestGateway(t, cfg)
+	for i, name := range []string{"r1", "r2", "r3"} {
+		_, err := g.AddRootCert(ctx, api.AddRootCertRequest{Name: name, PublicCertData: b64(mustRoot(t, name).Cert)})
+		switch {
+		case i < 2 && err != nil:
+			t.Fatalf("root %d: %v", i+1, err)
+		case i == 2 && apiStatus(err) != http.StatusForbidden:
+			t.Fatalf("third root with a limit of 2: %v, want 403", err)
+		}
+	}
+	st, _ := g.Status(ctx)
+	if st.RootCerts != 2 || st.SKU.MaxRootCerts != 2 {
+		t.Fatalf("status: %d roots, max %d", st.RootCerts, st.SKU.MaxRootCerts)
+	}
+}
+
+func TestDisconnectEndsTheSessionAndFreesItsAddress(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGateway(t, testConfig(t))
+	var mu sync.Mutex
+	closed := map[string]string{}
+	add := func(user, proto string) *session.Session {
+		id := session.NewID(proto)
+		addr, err := g.Pools().Acquire(ctx, user, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &session.Session{ID: id, User: user, Protocol: proto, AuthMethod: "certificate", VPNAddr: addr,
+			PublicAddr: netip.MustParseAddrPort("198.18.1.1:4500"), StartedAt: time.Now(),
+			Close: func(reason string) { mu.Lock(); closed[id] = reason; mu.Unlock() }}
+		if err := g.Sessions().Add(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a := add("alice", session.IKEv2)
+	b := add("bob", session.SSTP)
+	a.Counters.IngressBytes.Add(1500)
+
+	conns, _ := g.Connections(ctx)
+	if len(conns) != 2 || conns[0].ID != a.ID || conns[0].IngressBytes != 1500 || conns[0].VPNAddress != a.VPNAddr.String() || conns[0].PublicAddress != "198.18.1.1:4500" {
+		t.Fatalf("connections = %+v", conns)
+	}
+	st, _ := g.Status(ctx)
+	if st.Connections.Total != 2 || st.Connections.ByProtocol["IKEv2"] != 1 || st.Connections.ByProtocol["SSTP"] != 1 || st.Pools[0].InUse != 2 {
+		t.Fatalf("status = %+v", st)
+	}
+
+	// One unknown id refuses the whole request: nothing is disconnected.
+	if _, err := g.Disconnect(ctx, []string{a.ID, "IKEv2_NOPE"}); apiStatus(err) != http.StatusNotFound || !strings.Contains(err.Error(), "IKEv2_NOPE") {
+		t.Fatalf("Disconnect with an unknown id = %v, want 404 naming it", err)
+	}
+	if len(closed) != 0 {
+		t.Fatalf("sessions closed despite the refusal: %v", closed)
+	}
+	done, err := g.Disconnect(ctx, []string{a.ID})
+	if err != nil || len(done) != 1 || closed[a.ID] != "disconnected by admin" {
+		t.Fatalf("Disconnect = %v, %v; closed %v", done, err, closed)
+	}
+	if st, _ := g.Status(ctx); st.Pools[0].InUse != 1 || st.Connections.Total != 1 {
+		t.Fatalf("after disconnect: pool in use %d, connections %d; want 1 and 1", st.Pools[0].InUse, st.Connections.Total)
+	}
+
+	// Shutting down ends the remaining sessions.
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error)
+	go func() { served <- g.Serve(sctx, stop) }()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if closed[b.ID] != "gateway shutting down" {
+		t.Fatalf("shutdown did not close bob's session: %v", closed)
+	}
+	if n := g.Pools()[0].InUse(); n != 0 {
+		t.Fatalf("after shutdown %d addresses are still leased, want 0", n)
+	}
+}
+
+func TestReloadKeepsRestartOnlySettings(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	g := newTestGateway(t, cfg)
+	next := testConfig(t) // another state dir and socket
+	next.SKU = "VpnGw2"
+	next.ApplyDefaults()
+	if err := g.apply(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	got := g.Config()
+	if got.SKU != "VpnGw2" {
+		t.Errorf("SKU = %s, want VpnGw2", got.SKU)
+	}
+	if got.StateDir != cfg.StateDir || got.Admin.Socket != cfg.Admin.Socket {
+		t.Errorf("state dir / socket changed live: %s %s", got.StateDir, got.Admin.Socket)
+	}
+}
+
+func TestReloadKeepsPoolsAndTheirLeases(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	g := newTestGateway(t, cfg)
+	addr, _ := g.Pools().Acquire(ctx, "alice", "IKEv2_A")
+	next := *cfg
+	next.ClientAddressPools = append([]netip.Prefix{netip.MustParsePrefix("100.65.0.0/24")}, cfg.ClientAddressPools...)
+	if err := g.apply(ctx, &next); err != nil {
+		t.Fatal(err)
+	}
+	p := g.Pools().Find(addr)
+	if p == nil || p.InUse() != 1 || len(g.Pools()) != 2 {
+		t.Fatalf("after adding a pool, alice's lease was lost (pools %d)", len(g.Pools()))
+	}
+}
+
+// TestAdminOverMutualTLS serves the admin API on loopback TCP: a client with a certificate from
+// the admin CA is served, one without a certificate or with another CA's is refused.
+func TestAdminOverMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	adminCA := mustRoot(t, "admin CA")
+	srv, err := adminCA.IssueServer(nil, []netip.Addr{netip.MustParseAddr("127.0.0.1")}, pki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.WriteFiles(dir, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := adminCA.WriteFiles(dir, "admin-ca"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.Admin.Listen = "127.0.0.1:0"
+	cfg.Admin.TLSCertificate = filepath.Join(dir, "admin.crt")
+	cfg.Admin.TLSKey = filepath.Join(dir, "admin.key")
+	cfg.Admin.ClientCA = filepath.Join(dir, "admin-ca.crt")
+	g := newTestGateway(t, cfg)
+	ctx, stop := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(ctx, func() { close(ready) }) }()
+	defer func() { stop(); <-served }()
+	<-ready
+	var addr string
+	for _, l := range g.listenerInfo() {
+		if l.Name == "admin-tls" {
+			addr = l.Address
+		}
+	}
+	if addr == "" {
+		t.Fatal("no admin-tls listener")
+	}
+
+	roots := x509.NewCertPool()
+	roots.AddCert(adminCA.Cert)
+	tlsCert := func(ca *pki.CA) []tls.Certificate {
+		c, err := ca.IssueClient("admin", pki.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, _ := c.KeyPEM()
+		pair, err := tls.X509KeyPair(c.ChainPEM(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []tls.Certificate{pair}
+	}
+	call := func(certs []tls.Certificate) error {
+		c := apiclient.NewTLS(addr, &tls.Config{RootCAs: roots, Certificates: certs, MinVersion: tls.VersionTLS12})
+		_, err := c.Status(context.Background())
+		return err
+	}
+	if err := call(tlsCert(adminCA)); err != nil {
+		t.Fatalf("client with an admin certificate: %v", err)
+	}
+	if err := call(nil); err == nil {
+		t.Fatal("client without a certificate was served")
+	}
+	if err := call(tlsCert(mustRoot(t, "stranger"))); err == nil {
+		t.Fatal("client with another CA's certificate was served")
+	}
+}
+
+func TestUnixSocketIsPrivateAndStaleOneReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run", "control.sock")
+	ln, err := listenUnix(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode %v, %v", fi.Mode().Perm(), err)
+	}
+	if _, err := listenUnix(path); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second listener on a live socket: %v", err)
+	}
+	ln.Close() // leaves the file behind, as a crash would
+	ln2, err := listenUnix(path)
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	ln2.Close()
+}
