@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,15 +73,17 @@ func (d *demo) run(ctx context.Context, keep bool) error {
 	}
 	defer g.Close()
 	gctx, stop := context.WithCancel(ctx)
-	defer stop()
 	ready := make(chan struct{})
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(gctx, func() { close(ready) }) }()
 	select {
 	case <-ready:
 	case err := <-served:
+		stop()
 		return err
 	}
+	// Whatever happens below, stop the gateway and wait for it before its store closes.
+	defer func() { stop(); <-served }()
 	fmt.Fprintf(w, "  admin API on %s\n", d.sock)
 
 	rootDir := filepath.Join(d.dir, "client-root")
@@ -142,15 +143,7 @@ func (d *demo) run(ctx context.Context, keep bool) error {
 		return nil
 	}
 	fmt.Fprintf(w, "\nThe gateway keeps running; try, in another shell:\n  p2sgw status --socket %s\nCtrl-C stops it. Files stay in %s.\n", d.sock, d.dir)
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		return err
-	}
-	stop()
-	if err := <-served; err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
+	<-ctx.Done()
 	return nil
 }
 
