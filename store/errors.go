@@ -7,6 +7,8 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrExists is returned when adding a name the store already holds.
 	ErrExists = errors.New("store: already exists")
+	// ErrInvalid is returned for a name, id, pool or address no record can have.
+	ErrInvalid = errors.New("store: invalid key")
 	// ErrClosed is returned by every method after Close.
 	ErrClosed = errors.New("store: closed")
 )

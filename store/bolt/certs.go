@@ -19,7 +19,7 @@ func (s *Store) RootCerts(ctx context.Context) ([]store.RootCert, error) {
 // AddRootCert adds r; store.ErrExists if a root with r.Name exists. An empty name, or one that
 // is not valid UTF-8, is an error.
 func (s *Store) AddRootCert(ctx context.Context, r store.RootCert) error {
-	if err := checkKey("name", r.Name); err != nil {
+	if err := store.CheckKey("name", r.Name); err != nil {
 		return fmt.Errorf("store: add root: %w", err)
 	}
 	if err := s.put(ctx, bucketRoots, []byte(r.Name), r, false); err != nil {
@@ -48,7 +48,7 @@ func (s *Store) RevokedCerts(ctx context.Context) ([]store.RevokedCert, error) {
 // AddRevokedCert adds r; store.ErrExists if an entry with r.Name exists. An empty name, or one
 // that is not valid UTF-8, is an error.
 func (s *Store) AddRevokedCert(ctx context.Context, r store.RevokedCert) error {
-	if err := checkKey("name", r.Name); err != nil {
+	if err := store.CheckKey("name", r.Name); err != nil {
 		return fmt.Errorf("store: add revoked: %w", err)
 	}
 	if err := s.put(ctx, bucketRevoked, []byte(r.Name), r, false); err != nil {

@@ -2,10 +2,8 @@ package bolt
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
-	"unicode/utf8"
 
 	"github.com/p2sgw/p2sgw/store"
 )
@@ -29,31 +27,6 @@ func poolKey(pool netip.Prefix) []byte { return []byte(pool.Masked().String()) }
 // addrKey is addr's key in its pool bucket: its 4 or 16 raw bytes. A pool holds addresses of
 // one family, so its keys all have one length and their byte order is numeric order.
 func addrKey(addr netip.Addr) []byte { return addr.AsSlice() }
-
-// checkKey reports why s cannot be the name or id (what) of a record, or nil if it can. JSON
-// would turn invalid UTF-8 into U+FFFD, so such a record could not be found again under its key.
-func checkKey(what, s string) error {
-	switch {
-	case s == "":
-		return errors.New("empty " + what)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("%s %q is not valid UTF-8", what, s)
-	}
-	return nil
-}
-
-// checkLease reports why pool and addr cannot name a stored lease, or nil if they can.
-func checkLease(pool netip.Prefix, addr netip.Addr) error {
-	switch {
-	case !pool.IsValid():
-		return errors.New("invalid pool prefix")
-	case !addr.IsValid():
-		return errors.New("invalid address")
-	case !pool.Contains(addr):
-		return fmt.Errorf("address %s is not in pool %s", addr, pool)
-	}
-	return nil
-}
 
 // corrupt reports the record under key (spelt as in the layout) as undecodable.
 func corrupt(key string, format string, args ...any) error {

@@ -94,7 +94,7 @@ func FuzzRecordRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string, der []byte, nanos int64, ip []byte, port uint16, session string) {
 		at := time.Unix(0, nanos)
 		addr, ok := netip.AddrFromSlice(ip)
-		if checkKey("name", name) != nil || !ok {
+		if store.CheckKey("name", name) != nil || !ok {
 			return // Put refuses these before encoding
 		}
 		if !utf8.ValidString(session) {

@@ -41,7 +41,7 @@ func (s *Store) Leases(ctx context.Context, pool netip.Prefix) ([]store.Lease, e
 // PutLease creates or replaces the lease of l.Addr in l.Pool. It is an error if l.Pool is not
 // a valid prefix or does not contain l.Addr.
 func (s *Store) PutLease(ctx context.Context, l store.Lease) error {
-	if err := checkLease(l.Pool, l.Addr); err != nil {
+	if err := store.CheckLease(l.Pool, l.Addr); err != nil {
 		return fmt.Errorf("store: put lease: %w", err)
 	}
 	val, err := json.Marshal(l)
@@ -64,7 +64,7 @@ func (s *Store) PutLease(ctx context.Context, l store.Lease) error {
 // pool's bucket goes with its last lease.
 func (s *Store) DeleteLease(ctx context.Context, pool netip.Prefix, addr netip.Addr) error {
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		if checkLease(pool, addr) != nil {
+		if store.CheckLease(pool, addr) != nil {
 			return store.ErrNotFound
 		}
 		leases, pk, ak := tx.Bucket(bucketLeases), poolKey(pool), addrKey(addr)

@@ -19,7 +19,7 @@ func (s *Store) Sessions(ctx context.Context) ([]store.Session, error) {
 // PutSession creates or replaces the record of sess.ID. An empty id, or one that is
 // not valid UTF-8, is an error.
 func (s *Store) PutSession(ctx context.Context, sess store.Session) error {
-	if err := checkKey("id", sess.ID); err != nil {
+	if err := store.CheckKey("id", sess.ID); err != nil {
 		return fmt.Errorf("store: put session: %w", err)
 	}
 	if err := s.put(ctx, bucketSessions, []byte(sess.ID), sess, true); err != nil {

@@ -131,7 +131,7 @@ func (s *Store) RootCerts(ctx context.Context) ([]store.RootCert, error) {
 // AddRootCert adds r; store.ErrExists if a root with r.Name exists. An empty name, or one that
 // is not valid UTF-8, is an error.
 func (s *Store) AddRootCert(ctx context.Context, r store.RootCert) error {
-	if err := checkKey("name", r.Name); err != nil {
+	if err := store.CheckKey("name", r.Name); err != nil {
 		return fmt.Errorf("store: add root: %w", err)
 	}
 	if err := put(s, ctx, &s.roots, r.Name, r, false); err != nil {
@@ -160,7 +160,7 @@ func (s *Store) RevokedCerts(ctx context.Context) ([]store.RevokedCert, error) {
 // AddRevokedCert adds r; store.ErrExists if an entry with r.Name exists. An empty name, or one
 // that is not valid UTF-8, is an error.
 func (s *Store) AddRevokedCert(ctx context.Context, r store.RevokedCert) error {
-	if err := checkKey("name", r.Name); err != nil {
+	if err := store.CheckKey("name", r.Name); err != nil {
 		return fmt.Errorf("store: add revoked: %w", err)
 	}
 	if err := put(s, ctx, &s.revoked, r.Name, r, false); err != nil {
@@ -189,7 +189,7 @@ func (s *Store) Sessions(ctx context.Context) ([]store.Session, error) {
 // PutSession creates or replaces the record of sess.ID. An empty id, or one that is
 // not valid UTF-8, is an error.
 func (s *Store) PutSession(ctx context.Context, sess store.Session) error {
-	if err := checkKey("id", sess.ID); err != nil {
+	if err := store.CheckKey("id", sess.ID); err != nil {
 		return fmt.Errorf("store: put session: %w", err)
 	}
 	if err := put(s, ctx, &s.sessions, sess.ID, sess, true); err != nil {
