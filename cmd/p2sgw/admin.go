@@ -56,13 +56,7 @@ func runRootCertAdd(ctx context.Context, env *cmdEnv, args []string) error {
 }
 
 func runRootCertList(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlagSet(env, "root-cert list", "")
-	var cf clientFlags
-	cf.register(fs, env)
-	if err := noArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, cf, err := adminCommand(env, "root-cert list", args)
 	if err != nil {
 		return err
 	}
@@ -123,13 +117,7 @@ func runRevokedCertAdd(ctx context.Context, env *cmdEnv, args []string) error {
 }
 
 func runRevokedCertList(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlagSet(env, "revoked-cert list", "")
-	var cf clientFlags
-	cf.register(fs, env)
-	if err := noArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, cf, err := adminCommand(env, "revoked-cert list", args)
 	if err != nil {
 		return err
 	}
@@ -186,13 +174,7 @@ func removeByName(ctx context.Context, env *cmdEnv, cmd string, args []string, f
 }
 
 func runConnectionsList(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlagSet(env, "connections list", "")
-	var cf clientFlags
-	cf.register(fs, env)
-	if err := noArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, cf, err := adminCommand(env, "connections list", args)
 	if err != nil {
 		return err
 	}
@@ -245,13 +227,7 @@ func runConnectionsDisconnect(ctx context.Context, env *cmdEnv, args []string) e
 }
 
 func runStatus(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlagSet(env, "status", "")
-	var cf clientFlags
-	cf.register(fs, env)
-	if err := noArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, cf, err := adminCommand(env, "status", args)
 	if err != nil {
 		return err
 	}
@@ -310,13 +286,7 @@ func limit(n int) string {
 }
 
 func runReload(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlagSet(env, "reload", "")
-	var cf clientFlags
-	cf.register(fs, env)
-	if err := noArgs(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, cf, err := adminCommand(env, "reload", args)
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,19 @@ func (cf *clientFlags) client() (*apiclient.Client, error) {
 	}), nil
 }
 
+// adminCommand parses the flags of an admin command that takes no arguments beyond the
+// common ones and returns its API client.
+func adminCommand(env *cmdEnv, name string, args []string) (*apiclient.Client, *clientFlags, error) {
+	fs := newFlagSet(env, name, "")
+	cf := new(clientFlags)
+	cf.register(fs, env)
+	if err := noArgs(fs, args); err != nil {
+		return nil, nil, err
+	}
+	c, err := cf.client()
+	return c, cf, err
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
