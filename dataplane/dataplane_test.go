@@ -76,7 +76,7 @@ func TestDownlinkReachesTheSessionOfTheDestination(t *testing.T) {
 	want := packet(web, alice)
 	ch.Outbound <- want
 	ch.Outbound <- packet(web, netip.MustParseAddr("100.64.0.99")) // nobody holds it
-	ch.Outbound <- []byte{0x45, 0, 0}                               // malformed
+	ch.Outbound <- []byte{0x45, 0, 0}                              // malformed
 	select {
 	case <-ra.sent:
 	case <-time.After(5 * time.Second):
