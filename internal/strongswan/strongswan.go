@@ -137,9 +137,15 @@ charon {
 		vici {
 			socket = %s
 		}
+		resolve {
+			file = %s
+			resolvconf {
+				iface = p2sgw-test
+			}
+		}
 	}
 }
-`, c.log, c.uri)
+`, c.log, c.uri, c.resolvConf())
 }
 
 // Load writes the connection's credentials and swanctl configuration and loads them.
@@ -249,6 +255,16 @@ func (c *Client) ListSAs(ctx context.Context) (string, error) {
 // ListConns returns swanctl --list-conns.
 func (c *Client) ListConns(ctx context.Context) (string, error) {
 	return c.swanctl(ctx, "--list-conns")
+}
+
+// resolvConf is where charon's resolve plugin writes the DNS servers the gateway pushed —
+// never the host's /etc/resolv.conf, which every namespace shares.
+func (c *Client) resolvConf() string { return filepath.Join(c.dir, "resolv.conf") }
+
+// DNSServers returns what charon's resolve plugin wrote: the DNS servers the gateway pushed.
+func (c *Client) DNSServers() string {
+	b, _ := os.ReadFile(c.resolvConf())
+	return string(b)
 }
 
 // Log returns charon's log so far.
