@@ -18,17 +18,16 @@ func (e *Error) Error() string { return e.Message }
 
 // Error codes.
 const (
-	CodeBadRequest       = "bad_request"
-	CodeInvalidName      = "invalid_name"
-	CodeInvalidCert      = "invalid_certificate"
-	CodeNotCA            = "not_a_ca_certificate"
-	CodeBadThumbprint    = "invalid_thumbprint"
-	CodeDuplicate        = "duplicate"
-	CodeNotFound         = "not_found"
-	CodeLimit            = "limit_reached"
-	CodeInvalidConfig    = "invalid_configuration"
-	CodeInternal         = "internal_error"
-	CodeMethodNotAllowed = "method_not_allowed"
+	CodeBadRequest    = "bad_request"
+	CodeInvalidName   = "invalid_name"
+	CodeInvalidCert   = "invalid_certificate"
+	CodeNotCA         = "not_a_ca_certificate"
+	CodeBadThumbprint = "invalid_thumbprint"
+	CodeDuplicate     = "duplicate"
+	CodeNotFound      = "not_found"
+	CodeLimit         = "limit_reached"
+	CodeInvalidConfig = "invalid_configuration"
+	CodeInternal      = "internal_error"
 )
 
 // Errorf returns an *Error with status, code and a formatted message.

@@ -28,7 +28,7 @@ import (
 // Backend does what the API asks. Methods return *Error for refusals a user caused.
 type Backend interface {
 	Status(ctx context.Context) (Status, error)
-	Reload(ctx context.Context) error
+	Reload(ctx context.Context) (ReloadResult, error)
 
 	RootCerts(ctx context.Context) ([]RootCert, error)
 	AddRootCert(ctx context.Context, req AddRootCertRequest) (RootCert, error)
@@ -80,8 +80,8 @@ func (h *handler) get(fn func(context.Context, *http.Request) (any, error)) http
 }
 
 func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
-	err := h.b.Reload(r.Context())
-	h.reply(w, r, http.StatusOK, map[string]string{"result": "reloaded"}, err)
+	res, err := h.b.Reload(r.Context())
+	h.reply(w, r, http.StatusOK, res, err)
 }
 
 func (h *handler) addRootCert(w http.ResponseWriter, r *http.Request) {

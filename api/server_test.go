@@ -19,7 +19,9 @@ type fakeBackend struct {
 }
 
 func (f *fakeBackend) Status(context.Context) (Status, error) { return Status{Name: "gw"}, f.err }
-func (f *fakeBackend) Reload(context.Context) error           { return f.err }
+func (f *fakeBackend) Reload(context.Context) (ReloadResult, error) {
+	return ReloadResult{Result: "reloaded"}, f.err
+}
 func (f *fakeBackend) RootCerts(context.Context) ([]RootCert, error) {
 	return []RootCert{{Name: "r1"}}, f.err
 }

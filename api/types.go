@@ -86,6 +86,8 @@ type SKU struct {
 	Name               string   `json:"name"`
 	MaxConnections     int      `json:"max_connections"`
 	MaxIKEv2OpenVPN    int      `json:"max_ikev2_openvpn_connections"`
+	MaxIKEv2           int      `json:"max_ikev2_connections"`
+	MaxOpenVPN         int      `json:"max_openvpn_connections"`
 	MaxSSTP            int      `json:"max_sstp_connections"`
 	ThroughputMbps     int      `json:"throughput_mbps"`
 	MaxRootCerts       int      `json:"max_root_certs"`
@@ -113,6 +115,14 @@ type Pool struct {
 type ConnectionInfo struct {
 	Total      int            `json:"total"`
 	ByProtocol map[string]int `json:"by_protocol"`
+}
+
+// ReloadResult says what a reload did.
+type ReloadResult struct {
+	Result string `json:"result"` // "reloaded"
+	// NeedsRestart lists the changed settings that apply only after p2sgw serve restarts
+	// (listen addresses, state_dir, admin, name, log.format); the running values stay.
+	NeedsRestart []string `json:"needs_restart"`
 }
 
 // ErrorBody is the JSON body of every error response.

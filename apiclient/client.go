@@ -53,8 +53,9 @@ func (c *Client) Status(ctx context.Context) (api.Status, error) {
 }
 
 // Reload asks the gateway to re-read its configuration.
-func (c *Client) Reload(ctx context.Context) error {
-	return c.do(ctx, http.MethodPost, "/v1/reload", struct{}{}, nil)
+func (c *Client) Reload(ctx context.Context) (api.ReloadResult, error) {
+	var v api.ReloadResult
+	return v, c.do(ctx, http.MethodPost, "/v1/reload", struct{}{}, &v)
 }
 
 // RootCerts lists the trusted roots.

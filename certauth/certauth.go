@@ -54,14 +54,15 @@ func ParseThumbprint(s string) (string, error) {
 }
 
 // CheckRoot reports whether cert may be uploaded as a trusted root: a CA certificate (basic
-// constraints CA, or — for old self-signed roots without basic constraints — key usage
-// certSign) that is valid at now.
+// constraints CA:TRUE; a key usage, if present, must include certSign) that is valid at now.
+// Certificates without basic constraints are refused: chain verification would refuse every
+// client under them anyway.
 func CheckRoot(cert *x509.Certificate, now time.Time) error {
 	switch {
 	case cert.BasicConstraintsValid && !cert.IsCA:
 		return fmt.Errorf("%w: %q has basic constraints CA:FALSE (it is an end-entity certificate; upload the root that issued it)", ErrNotCA, cert.Subject.CommonName)
-	case !cert.BasicConstraintsValid && cert.KeyUsage&x509.KeyUsageCertSign == 0:
-		return fmt.Errorf("%w: %q has neither basic constraints CA:TRUE nor key usage certSign", ErrNotCA, cert.Subject.CommonName)
+	case !cert.BasicConstraintsValid:
+		return fmt.Errorf("%w: %q has no basic constraints CA:TRUE, so it cannot issue client certificates (reissue the root as a CA)", ErrNotCA, cert.Subject.CommonName)
 	case cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCertSign == 0:
 		return fmt.Errorf("%w: %q has a key usage without certSign, so it cannot sign client certificates", ErrNotCA, cert.Subject.CommonName)
 	case now.After(cert.NotAfter):

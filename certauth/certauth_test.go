@@ -116,7 +116,7 @@ func TestCheckRoot(t *testing.T) {
 		want error
 	}{
 		{"CA root", root.cert, nil},
-		{"self-signed without basic constraints but certSign", noBC.cert, nil},
+		{"self-signed without basic constraints but certSign", noBC.cert, ErrNotCA},
 		{"end-entity", leaf.cert, ErrNotCA},
 		{"no CA marks at all", bare.cert, ErrNotCA},
 		{"key usage without certSign", noSignC.cert, ErrNotCA},

@@ -25,6 +25,7 @@ const (
 	DefaultRADIUSPort  = 1812
 	DefaultRADIUSAcct  = 1813
 	MinPoolPrefixBits4 = 29 // the smallest pool is a /29, as Azure's
+	MaxPoolPrefixBits4 = 8  // the largest pool is a /8
 )
 
 // Tunnel types.

@@ -181,6 +181,8 @@ func prefixRule(p netip.Prefix, pool bool) string {
 		return fmt.Sprintf("%s covers every address; list the prefixes themselves", p)
 	case pool && p.Bits() > MinPoolPrefixBits4:
 		return fmt.Sprintf("%s is too small; a pool must be at least a /%d (8 addresses)", p, MinPoolPrefixBits4)
+	case pool && p.Bits() < MaxPoolPrefixBits4:
+		return fmt.Sprintf("%s is too large; a pool may be at most a /%d (use several pools)", p, MaxPoolPrefixBits4)
 	}
 	for _, r := range reservedRanges {
 		if p.Overlaps(r.prefix) {

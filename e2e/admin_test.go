@@ -136,6 +136,7 @@ func TestSeedProcedure(t *testing.T) {
 	t.Run("root-cert refusals", func(t *testing.T) {
 		fails(t, []string{"end-entity"}, cli("root-cert", "add", "--name", "leaf", "--file", filepath.Join(alice, "client.crt"))...)
 		fails(t, []string{"not a certificate"}, cli("root-cert", "add", "--name", "junk", "--public-cert-data", "bm90IGEgY2VydGlmaWNhdGU=")...)
+		fails(t, []string{"holds no certificate, only PEM PRIVATE KEY"}, cli("root-cert", "add", "--name", "key", "--file", filepath.Join(root, "root.key"))...)
 		fails(t, []string{"exists already"}, cli("root-cert", "add", "--name", "P2SRootCert", "--file", filepath.Join(g.dir, "etc", "pki", "server-root.cer"))...)
 		fails(t, []string{"uploaded already", "P2SRootCert"}, cli("root-cert", "add", "--name", "again", "--file", filepath.Join(root, "root.cer"))...)
 		fails(t, []string{"invalid name"}, cli("root-cert", "add", "--name", "has space", "--file", filepath.Join(root, "root.cer"))...)
@@ -292,6 +293,13 @@ func TestReload(t *testing.T) {
 	if s := status(); s.SKU.Name != "VpnGw1" {
 		t.Fatalf("after p2sgw reload: SKU %s, want VpnGw1", s.SKU.Name)
 	}
+
+	// A setting that needs a restart is kept, and reload says so.
+	edit("format: text", "format: json")
+	r := ok(t, append([]string{"reload"}, sock...)...)
+	if !strings.Contains(r.stdout, "kept until p2sgw serve restarts: log.format") {
+		t.Errorf("reload did not say log.format waits for a restart: %v", r)
+	}
 	d.stop(t)
 }
 
@@ -301,4 +309,23 @@ func splitPairs(s string) []string {
 		out = append(out, s[i:i+2])
 	}
 	return out
+}
+
+// TestInitRefusalsLeaveNothing: a configuration that would not load is not written, and
+// nothing of the failed run stays behind.
+func TestInitRefusalsLeaveNothing(t *testing.T) {
+	dir := t.TempDir()
+	etc := filepath.Join(dir, "etc")
+	r := fails(t, []string{"overlaps"}, "init", "--dir", etc, "--public-address", "vpn.e2e.example",
+		"--pool", "198.19.1.0/24", "--vnet", "198.19.0.0/16", "--state-dir", filepath.Join(dir, "state"), "--socket", filepath.Join(dir, "s"))
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	entries, _ := os.ReadDir(filepath.Join(etc, "pki"))
+	if _, err := os.Stat(filepath.Join(etc, "gateway.yaml")); !os.IsNotExist(err) || len(entries) != 0 {
+		t.Fatalf("a refused init left files: gateway.yaml %v, pki %v", err, entries)
+	}
+	fails(t, []string{"no RADIUS client yet"}, "init", "--dir", etc, "--public-address", "vpn.e2e.example",
+		"--pool", "100.64.0.0/24", "--vnet", "198.19.0.0/16", "--auth", "radius")
+	fails(t, []string{"--public-address, --pool and --vnet are required"}, "init", "--dir", etc)
 }

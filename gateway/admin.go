@@ -53,21 +53,25 @@ func (g *Gateway) Status(ctx context.Context) (api.Status, error) {
 			Name:               sku.Name,
 			MaxConnections:     sku.MaxConnections,
 			MaxIKEv2OpenVPN:    sku.MaxIKEv2OpenVPN,
+			MaxIKEv2:           sku.MaxIKEv2,
+			MaxOpenVPN:         sku.MaxOpenVPN,
 			MaxSSTP:            sku.MaxSSTP,
 			ThroughputMbps:     sku.ThroughputMbps,
 			MaxRootCerts:       sku.MaxRootCerts,
 			AllowedTunnelTypes: sku.TunnelTypes,
 			AllowedAuthTypes:   sku.AuthTypes,
 		},
-		TunnelTypes:    cfg.TunnelTypes,
-		AuthTypes:      cfg.AuthTypes,
-		Listeners:      g.listenerInfo(),
-		Connections:    api.ConnectionInfo{Total: g.sessions.Count(""), ByProtocol: map[string]int{}},
-		RootCerts:      len(roots),
-		RevokedCerts:   len(revoked),
-		ConfigFile:     g.opts.ConfigPath,
-		ConfigLoadedAt: loadedAt,
-		StartedAt:      g.startedAt,
+		TunnelTypes:      cfg.TunnelTypes,
+		AuthTypes:        cfg.AuthTypes,
+		Listeners:        g.listenerInfo(),
+		Connections:      api.ConnectionInfo{Total: g.sessions.Count(""), ByProtocol: map[string]int{}},
+		RootCerts:        len(roots),
+		RevokedCerts:     len(revoked),
+		ConfigFile:       g.opts.ConfigPath,
+		ConfigLoadedAt:   loadedAt.UTC(),
+		StartedAt:        g.startedAt.UTC(),
+		VNetAddressSpace: []string{},
+		DNSServers:       []string{},
 	}
 	for _, p := range cfg.VNetAddressSpace {
 		st.VNetAddressSpace = append(st.VNetAddressSpace, p.String())
@@ -127,7 +131,7 @@ func (g *Gateway) AddRootCert(ctx context.Context, req api.AddRootCertRequest) (
 	}
 	cert, err := pki.ParseCertificate([]byte(req.PublicCertData))
 	if err != nil {
-		return api.RootCert{}, api.BadRequest(api.CodeInvalidCert, "public_cert_data is not a certificate: %v", err)
+		return api.RootCert{}, api.BadRequest(api.CodeInvalidCert, "public_cert_data is %s", strings.TrimPrefix(err.Error(), "pki: "))
 	}
 	if err := certauth.CheckRoot(cert, g.now()); err != nil {
 		code := api.CodeInvalidCert
@@ -152,7 +156,7 @@ func (g *Gateway) AddRootCert(ctx context.Context, req api.AddRootCertRequest) (
 		}
 	}
 	if max := g.sku(g.Config()).MaxRootCerts; max > 0 && len(roots) >= max {
-		return api.RootCert{}, api.Errorf(http.StatusForbidden, api.CodeLimit, "the gateway has %d trusted root certificates, the most its SKU %s allows; remove one first", len(roots), g.sku(g.Config()).Name)
+		return api.RootCert{}, api.Errorf(http.StatusForbidden, api.CodeLimit, "the gateway holds %d trusted root certificate(s), the most its SKU %s allows; remove one first", len(roots), g.sku(g.Config()).Name)
 	}
 	rec := store.RootCert{Name: req.Name, DER: cert.Raw, AddedAt: g.now().UTC()}
 	if err := g.st.AddRootCert(ctx, rec); err != nil {
@@ -310,9 +314,10 @@ func (g *Gateway) Disconnect(ctx context.Context, ids []string) ([]string, error
 
 // Reload implements api.Backend: it reads the configuration file again and applies it. An
 // invalid file is refused (400, naming its problems) and the running configuration stays.
-func (g *Gateway) Reload(ctx context.Context) error {
-	if err := g.reload(ctx); err != nil {
-		return api.BadRequest(api.CodeInvalidConfig, "%v", err)
+func (g *Gateway) Reload(ctx context.Context) (api.ReloadResult, error) {
+	kept, err := g.reload(ctx)
+	if err != nil {
+		return api.ReloadResult{}, api.BadRequest(api.CodeInvalidConfig, "%v", err)
 	}
-	return nil
+	return api.ReloadResult{Result: "reloaded", NeedsRestart: kept}, nil
 }

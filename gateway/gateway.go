@@ -174,29 +174,30 @@ func (g *Gateway) endSession(ctx context.Context, s *session.Session, reason str
 
 // reload reads the configuration file again and applies it. An invalid file is refused with
 // its error and the running configuration stays.
-func (g *Gateway) reload(ctx context.Context) error {
+func (g *Gateway) reload(ctx context.Context) ([]string, error) {
 	cfg, err := config.Load(g.opts.ConfigPath)
 	if err != nil {
 		g.log.Error("reload refused: the running configuration stays", "config", g.opts.ConfigPath, "err", err)
-		return err
+		return nil, err
 	}
 	return g.apply(ctx, cfg)
 }
 
 // apply makes cfg the configuration in force. Settings that need new sockets or a new state
 // directory cannot change while running: they are kept and a warning says so.
-func (g *Gateway) apply(ctx context.Context, cfg *config.Config) error {
+func (g *Gateway) apply(ctx context.Context, cfg *config.Config) ([]string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old := g.cfg
-	for _, f := range restartOnly(old, cfg) {
+	kept := restartOnly(old, cfg)
+	for _, f := range kept {
 		g.log.Warn("reload: setting changed but needs a restart of p2sgw serve; keeping the running value", "setting", f)
 	}
-	cfg.StateDir, cfg.Admin, cfg.Listen, cfg.Name = old.StateDir, old.Admin, old.Listen, old.Name
+	cfg.StateDir, cfg.Admin, cfg.Listen, cfg.Name, cfg.Log.Format = old.StateDir, old.Admin, old.Listen, old.Name, old.Log.Format
 	pools, err := buildPools(ctx, cfg, g.pools, g.st, g.now)
 	if err != nil {
 		g.log.Error("reload refused: the running configuration stays", "err", err)
-		return err
+		return nil, err
 	}
 	g.cfg, g.pools, g.loadedAt = cfg, pools, g.now()
 	g.setLogLevel(cfg)
@@ -205,7 +206,7 @@ func (g *Gateway) apply(ctx context.Context, cfg *config.Config) error {
 	}
 	g.logWarnings(cfg)
 	g.log.Info("configuration reloaded", "config", g.opts.ConfigPath, "sku", g.sku(cfg).Name, "pools", cfg.ClientAddressPools, "vnet", cfg.VNetAddressSpace)
-	return nil
+	return kept, nil
 }
 
 // logWarnings logs what in cfg deserves attention but does not stop the gateway (a
@@ -250,6 +251,9 @@ func restartOnly(a, b *config.Config) []string {
 	}
 	if a.Listen != b.Listen {
 		out = append(out, "listen")
+	}
+	if a.Log.Format != b.Log.Format {
+		out = append(out, "log.format")
 	}
 	return out
 }

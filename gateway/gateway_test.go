@@ -206,8 +206,12 @@ func TestReloadKeepsRestartOnlySettings(t *testing.T) {
 	next := testConfig(t) // another state dir and socket
 	next.SKU = "VpnGw2"
 	next.ApplyDefaults()
-	if err := g.apply(ctx, next); err != nil {
+	kept, err := g.apply(ctx, next)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Join(kept, ",") != "state_dir,admin" {
+		t.Errorf("kept settings = %v, want state_dir and admin", kept)
 	}
 	got := g.Config()
 	if got.SKU != "VpnGw2" {
@@ -225,7 +229,7 @@ func TestReloadKeepsPoolsAndTheirLeases(t *testing.T) {
 	addr, _ := g.Pools().Acquire(ctx, "alice", "IKEv2_A")
 	next := *cfg
 	next.ClientAddressPools = append([]netip.Prefix{netip.MustParsePrefix("100.65.0.0/24")}, cfg.ClientAddressPools...)
-	if err := g.apply(ctx, &next); err != nil {
+	if _, err := g.apply(ctx, &next); err != nil {
 		t.Fatal(err)
 	}
 	p := g.Pools().Find(addr)

@@ -34,8 +34,10 @@ func runRootCertAdd(ctx context.Context, env *cmdEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		if blk, _ := pem.Decode(raw); blk != nil {
-			raw = blk.Bytes
+		if der, ok, err := certificateBlock(raw); err != nil {
+			return fmt.Errorf("%s: %w", *file, err)
+		} else if ok {
+			raw = der
 		}
 		b64 = base64.StdEncoding.EncodeToString(raw)
 	}
@@ -268,6 +270,12 @@ func skuLimits(s api.SKU) string {
 		"IKEv2+OpenVPN " + limit(s.MaxIKEv2OpenVPN),
 		"SSTP " + limit(s.MaxSSTP),
 	}
+	if s.MaxIKEv2 > 0 {
+		parts = append(parts, "IKEv2 "+limit(s.MaxIKEv2))
+	}
+	if s.MaxOpenVPN > 0 {
+		parts = append(parts, "OpenVPN "+limit(s.MaxOpenVPN))
+	}
 	if s.MaxConnections > 0 {
 		parts = append(parts, "total "+limit(s.MaxConnections))
 	}
@@ -290,12 +298,38 @@ func runReload(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Reload(ctx); err != nil {
+	res, err := c.Reload(ctx)
+	if err != nil {
 		return err
 	}
 	if cf.json {
-		return printJSON(env.stdout, map[string]string{"result": "reloaded"})
+		return printJSON(env.stdout, res)
 	}
 	fmt.Fprintln(env.stdout, "Configuration reloaded.")
+	if len(res.NeedsRestart) > 0 {
+		fmt.Fprintf(env.stdout, "Changed but kept until p2sgw serve restarts: %s\n", strings.Join(res.NeedsRestart, ", "))
+	}
 	return nil
+}
+
+// certificateBlock returns the first CERTIFICATE block of PEM data; ok is false for data that
+// is not PEM (then it is taken as DER), and an error reports PEM without a certificate (a key
+// file given by mistake, which must not be sent anywhere).
+func certificateBlock(data []byte) (der []byte, ok bool, err error) {
+	var kinds []string
+	for rest := data; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type == "CERTIFICATE" {
+			return blk.Bytes, true, nil
+		}
+		kinds = append(kinds, blk.Type)
+	}
+	if len(kinds) > 0 {
+		return nil, false, fmt.Errorf("holds no certificate, only PEM %s; give the root's .cer or .crt", strings.Join(kinds, ", "))
+	}
+	return nil, false, nil
 }

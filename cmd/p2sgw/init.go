@@ -40,6 +40,11 @@ func runInit(_ context.Context, env *cmdEnv, args []string) error {
 	if *public == "" || len(pools) == 0 || len(vnets) == 0 {
 		return usagef("--public-address, --pool and --vnet are required, e.g.\n  p2sgw init --public-address vpn.example.com --pool 172.16.201.0/24 --vnet 10.1.0.0/16")
 	}
+	for _, a := range auths {
+		if a == config.AuthRADIUS {
+			return usagef("--auth radius: this build has no RADIUS client yet; use --auth certificate")
+		}
+	}
 	cfg, err := initConfig(*name, *public, pools, vnets, dns, tunnels, auths, *sku, *maxConns, *maxMbps)
 	if err != nil {
 		return err
@@ -65,13 +70,16 @@ func runInit(_ context.Context, env *cmdEnv, args []string) error {
 	if err := initServerPKI(pkiDir, *name, *public, *force); err != nil {
 		return err
 	}
-
+	// Refuse to write a file that would not load: the rules live in one place. Then nothing
+	// of this run stays behind, so the next try needs no --force.
 	data, err := config.Render(cfg)
-	if err != nil {
-		return err
+	if err == nil {
+		_, err = config.Parse(data, *dir)
 	}
-	// Refuse to write a file that would not load: the rules live in one place.
-	if _, err := config.Parse(data, *dir); err != nil {
+	if err != nil {
+		for _, f := range []string{"server-root.crt", "server-root.cer", "server-root.key", "server.crt", "server.key"} {
+			os.Remove(filepath.Join(pkiDir, f))
+		}
 		return err
 	}
 	if err := atomicfile.Write(yamlPath, data, 0o644); err != nil {
