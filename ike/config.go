@@ -1,0 +1,75 @@
+package ike
+
+import (
+	"crypto"
+	"crypto/x509"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/p2sgw/p2sgw/ike/transform"
+)
+
+// Identity is one side's credentials: its certificate chain (leaf first, without the root)
+// and the leaf's private key.
+type Identity struct {
+	Chain []*x509.Certificate
+	Key   crypto.Signer
+}
+
+// Lease is what the responder gives an authenticated client: its address and the
+// configuration pushed in the CP payload.
+type Lease struct {
+	Addr    netip.Addr
+	DNS     []netip.Addr
+	Subnets []netip.Prefix // the VNet prefixes: INTERNAL_IP4_SUBNET and the narrowed TSr
+}
+
+// ResponderConfig is what a responder SA needs from the gateway. The functions are called
+// from the SA's goroutine and may block briefly (a store write); they must be safe for
+// concurrent use by many SAs.
+type ResponderConfig struct {
+	Identity     Identity
+	IKEProposals []transform.Proposal
+	ESPProposals []transform.Proposal
+	// Legacy allows the legacy Windows proposals (MODP-1024, SHA1).
+	Legacy bool
+	// CARequests returns the CERTREQ hashes: SHA-1 of each trusted root's
+	// SubjectPublicKeyInfo, so a client with several certificates picks the right one.
+	CARequests func() [][]byte
+	// Authenticate verifies the client's certificate and chain (trusted root, EKU, validity,
+	// revocation) and returns the client's name. Its error text goes to the log; the client
+	// gets AUTHENTICATION_FAILED.
+	Authenticate func(leaf *x509.Certificate, intermediates []*x509.Certificate) (string, error)
+	// Assign leases the client an address; on a later failure of the same exchange the SA
+	// reports the lease in its error so the caller releases it.
+	Assign func(name string) (*Lease, error)
+	// AllocateSPI returns a fresh inbound ESP SPI, unique on this gateway.
+	AllocateSPI func() (uint32, error)
+	// Rand is the randomness (nonces, DH keys, IVs); nil means crypto/rand.
+	Rand io.Reader
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// InitiatorConfig is what an initiator SA needs: our tests' client and `p2sgw connect`.
+type InitiatorConfig struct {
+	Identity     Identity
+	IKEProposals []transform.Proposal
+	ESPProposals []transform.Proposal
+	// Group is the DH group of the first KE payload; the responder may ask for another.
+	Group transform.DHGroup
+	// LocalID is our identity as sent in IDi; empty means the leaf's first email or DNS name,
+	// else its subject DN.
+	LocalID string
+	// ServerName is the gateway's name: its certificate must carry it, and IDr asks for it.
+	ServerName string
+	// Roots verify the gateway's certificate.
+	Roots *x509.CertPool
+	// RemoteTS are the prefixes we ask to reach (TSr).
+	RemoteTS []netip.Prefix
+	// AllocateSPI returns our inbound ESP SPI.
+	AllocateSPI func() (uint32, error)
+	Rand        io.Reader
+	Now         func() time.Time
+}

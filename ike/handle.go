@@ -1,0 +1,151 @@
+package ike
+
+import (
+	"fmt"
+
+	"github.com/p2sgw/p2sgw/ike/message"
+)
+
+// Handle processes a datagram for this SA: any message after the IKE_SA_INIT request. It
+// returns the datagram to send (nil for none) and what happened; see the package's error
+// contract.
+func (sa *SA) Handle(datagram []byte) ([]byte, Event, error) {
+	h, err := message.DecodeHeader(datagram)
+	if err != nil {
+		return nil, EventNone, err
+	}
+	if sa.state == StateDeleted || sa.state == StateFailed {
+		return nil, EventNone, fmt.Errorf("%w: the SA is %s", ErrUnexpected, sa.state)
+	}
+	if h.SPIi != sa.spiI || h.IsInitiator() == sa.initiator {
+		return nil, EventNone, fmt.Errorf("%w: SPIs or I flag of another SA", ErrUnexpected)
+	}
+	if sa.initiator && sa.state == StateInitSent {
+		return sa.handleInitResponse(datagram, h)
+	}
+	if h.SPIr != sa.spiR {
+		return nil, EventNone, fmt.Errorf("%w: responder SPI %016x, want %016x", ErrUnexpected, h.SPIr, sa.spiR)
+	}
+	if h.IsResponse() {
+		return sa.handleResponse(datagram, h)
+	}
+	return sa.handleRequest(datagram, h)
+}
+
+// handleRequest answers a request of the peer, or repeats our last answer if the request is
+// a retransmission of the previous one (RFC 7296 §2.1: never process a request twice).
+func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, error) {
+	switch {
+	case h.MessageID+1 == sa.nextPeerID && sa.lastResp != nil:
+		return sa.lastResp, EventNone, nil
+	case h.MessageID != sa.nextPeerID:
+		return nil, EventNone, fmt.Errorf("%w: request with message ID %d, want %d", ErrUnexpected, h.MessageID, sa.nextPeerID)
+	}
+	_, ps, err := sa.open(datagram)
+	if err != nil {
+		return nil, EventNone, err
+	}
+	var resp []byte
+	ev := EventNone
+	switch {
+	case h.Exchange == message.ExchangeIKEAuth && !sa.initiator && sa.state == StateAuthWait:
+		resp, ev, err = sa.handleAuthRequest(h, ps)
+	case sa.state == StateAuthWait:
+		return nil, EventNone, fmt.Errorf("%w: %s before IKE_AUTH", ErrUnexpected, h.Exchange)
+	case h.Exchange == message.ExchangeInformational:
+		resp, ev, err = sa.handleInformational(h, ps)
+	case h.Exchange == message.ExchangeCreateChildSA:
+		// Rekeying comes later; until then the client keeps its SAs to their hard lifetime.
+		resp, err = sa.seal(sa.header(h.Exchange, true, h.MessageID), []message.Payload{&message.Notify{NotifyType: message.NotifyNoAdditionalSAs}})
+	default:
+		return nil, EventNone, fmt.Errorf("%w: %s request", ErrUnexpected, h.Exchange)
+	}
+	if resp != nil {
+		sa.nextPeerID++
+		sa.lastResp = resp
+	}
+	return resp, ev, err
+}
+
+// handleInformational answers Delete and liveness checks (an empty INFORMATIONAL).
+func (sa *SA) handleInformational(h message.Header, ps message.Payloads) ([]byte, Event, error) {
+	var out []message.Payload
+	ev := EventNone
+	for _, p := range ps.FindAll(message.PayloadDelete) {
+		d := p.(*message.Delete)
+		switch d.Protocol {
+		case message.ProtocolIKE:
+			sa.state = StateDeleted
+			ev = EventDeleted
+		case message.ProtocolESP:
+			if sa.Child != nil && containsSPI(d.SPIs, sa.Child.OutSPI) {
+				out = append(out, &message.Delete{Protocol: message.ProtocolESP, SPIs: []uint32{sa.Child.InSPI}})
+				if ev == EventNone {
+					ev = EventChildDeleted
+				}
+			}
+		}
+	}
+	if ev == EventDeleted {
+		out = nil // the answer to an IKE SA Delete is empty (RFC 7296 §1.4.1)
+	}
+	resp, err := sa.seal(sa.header(message.ExchangeInformational, true, h.MessageID), out)
+	return resp, ev, err
+}
+
+// handleResponse takes the answer to our last request.
+func (sa *SA) handleResponse(datagram []byte, h message.Header) ([]byte, Event, error) {
+	if h.MessageID+1 != sa.nextOwnID {
+		return nil, EventNone, fmt.Errorf("%w: response with message ID %d, our last request was %d", ErrUnexpected, h.MessageID, sa.nextOwnID-1)
+	}
+	_, ps, err := sa.open(datagram)
+	if err != nil {
+		return nil, EventNone, err
+	}
+	switch {
+	case sa.initiator && sa.state == StateAuthWait && h.Exchange == message.ExchangeIKEAuth:
+		return sa.handleAuthResponse(ps)
+	case sa.state == StateDeleting:
+		sa.state = StateDeleted
+		return nil, EventDeleted, nil
+	}
+	return nil, EventNone, nil
+}
+
+// Delete returns an INFORMATIONAL request deleting the IKE SA (and its CHILD SA with it). The
+// SA is DELETING until the answer comes; the caller may give up waiting and drop it.
+func (sa *SA) Delete() ([]byte, error) {
+	req, err := sa.request(message.ExchangeInformational, []message.Payload{&message.Delete{Protocol: message.ProtocolIKE}})
+	if err != nil {
+		return nil, err
+	}
+	sa.state = StateDeleting
+	return req, nil
+}
+
+// Liveness returns an empty INFORMATIONAL request (dead peer detection).
+func (sa *SA) Liveness() ([]byte, error) {
+	return sa.request(message.ExchangeInformational, nil)
+}
+
+// request builds our next request with a fresh message ID.
+func (sa *SA) request(ex message.ExchangeType, ps []message.Payload) ([]byte, error) {
+	if sa.state != StateEstablished {
+		return nil, fmt.Errorf("%w: request in state %s", ErrUnexpected, sa.state)
+	}
+	req, err := sa.seal(sa.header(ex, false, sa.nextOwnID), ps)
+	if err != nil {
+		return nil, err
+	}
+	sa.nextOwnID++
+	return req, nil
+}
+
+func containsSPI(spis []uint32, spi uint32) bool {
+	for _, s := range spis {
+		if s == spi {
+			return true
+		}
+	}
+	return false
+}

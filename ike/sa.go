@@ -1,0 +1,259 @@
+// Package ike is IKEv2 (RFC 7296): the IKE SA and its first CHILD SA, as a pure state
+// machine in both roles. An SA takes datagrams and returns the datagrams to send and what
+// happened; it opens no socket, reads no clock and draws no randomness of its own (they come
+// from its config). The codecs are in ike/message, the algorithms in ike/transform; package
+// gateway owns the sockets, one goroutine per SA, and the wiring to sessions, pools and ESP.
+//
+// Error contract: an error from Handle with a nil response means the datagram was dropped
+// (undecodable, not authentic, unexpected) and the SA is unchanged, so the caller may feed it
+// the next one. An SA whose State is StateFailed or StateDeleted must be abandoned after the
+// response (if any) is sent.
+package ike
+
+import (
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/p2sgw/p2sgw/ike/message"
+	"github.com/p2sgw/p2sgw/ike/transform"
+)
+
+// State is where an IKE SA is in its life.
+type State int
+
+// States.
+const (
+	StateInitSent    State = iota // initiator: IKE_SA_INIT request sent
+	StateAuthWait                 // responder: IKE_SA_INIT answered; initiator: IKE_AUTH sent
+	StateEstablished              // IKE_AUTH done; the CHILD SA exists
+	StateDeleting                 // we sent a Delete and wait for its answer
+	StateDeleted                  // the IKE SA is gone (by either side)
+	StateFailed                   // the handshake failed
+)
+
+var stateNames = [...]string{"INIT_SENT", "AUTH_WAIT", "ESTABLISHED", "DELETING", "DELETED", "FAILED"}
+
+func (s State) String() string {
+	if s < 0 || int(s) >= len(stateNames) {
+		return fmt.Sprintf("State(%d)", int(s))
+	}
+	return stateNames[s]
+}
+
+// Event is what a datagram caused.
+type Event int
+
+// Events.
+const (
+	EventNone         Event = iota // nothing the caller must act on
+	EventEstablished               // the IKE SA and its CHILD SA are up: install the ESP SAs
+	EventDeleted                   // the IKE SA ended (Delete either way); remove it
+	EventChildDeleted              // the peer deleted the CHILD SA; the IKE SA stays
+	EventFailed                    // the handshake failed; send the response, then abandon the SA
+)
+
+var eventNames = [...]string{"none", "established", "deleted", "child_deleted", "failed"}
+
+func (e Event) String() string {
+	if e < 0 || int(e) >= len(eventNames) {
+		return fmt.Sprintf("Event(%d)", int(e))
+	}
+	return eventNames[e]
+}
+
+// ChildSA is the negotiated CHILD SA: what the caller needs to build the two ESP SAs.
+type ChildSA struct {
+	Suite  transform.Suite
+	InSPI  uint32 // the SPI of packets we receive (ours)
+	OutSPI uint32 // the SPI of packets we send (the peer's)
+	// In and Out are the keys of the inbound and outbound ESP SAs.
+	In, Out transform.DirectionKeys
+	TSi     []message.Selector
+	TSr     []message.Selector
+}
+
+// SA is one IKE SA. It is not safe for concurrent use: one goroutine owns it.
+type SA struct {
+	initiator bool
+	resp      *ResponderConfig
+	init      *InitiatorConfig
+	rand      io.Reader
+	now       func() time.Time
+
+	state      State
+	spiI, spiR uint64
+	suite      transform.Suite
+	prf        transform.PRF
+	keys       *transform.IKEKeys
+	send, recv transform.Protector
+	ni, nr     []byte
+	initReq    []byte // the IKE_SA_INIT request, for the initiator's AUTH
+	initResp   []byte // the IKE_SA_INIT response, for the responder's AUTH
+	peerHashes []message.HashAlgorithm
+
+	nextOwnID  uint32 // message ID of our next request
+	nextPeerID uint32 // message ID the peer's next request must have
+	lastResp   []byte // our response to the peer's last request, sent again on a retransmit
+
+	// Peer is the authenticated peer's name (certificate identity), set once established.
+	Peer string
+	// Lease is what the responder gave the client (nil for an initiator until established:
+	// then it is what the gateway pushed).
+	Lease *Lease
+	// Child is the CHILD SA, set once established.
+	Child *ChildSA
+	// Established is when the SA came up.
+	Established time.Time
+	// Err is why the SA failed, for the log.
+	Err error
+
+	// initiator-only handshake state
+	ke       transform.KeyExchange
+	childSPI uint32
+	cookie   []byte
+	idi      *message.IDi
+	local    netip.AddrPort
+	remote   netip.AddrPort
+}
+
+// State returns the SA's state.
+func (sa *SA) State() State { return sa.state }
+
+// SPIs returns the initiator's and the responder's SPI.
+func (sa *SA) SPIs() (spiI, spiR uint64) { return sa.spiI, sa.spiR }
+
+// IsInitiator reports whether we are the original initiator.
+func (sa *SA) IsInitiator() bool { return sa.initiator }
+
+// Suite returns the IKE SA's algorithms.
+func (sa *SA) Suite() transform.Suite { return sa.suite }
+
+// deriveKeys computes the IKE SA's keys once the nonces, SPIs and the shared secret are known.
+func (sa *SA) deriveKeys(gir []byte) error {
+	keys, err := transform.DeriveIKEKeys(sa.suite, sa.ni, sa.nr, gir, sa.spiI, sa.spiR)
+	if err != nil {
+		return err
+	}
+	send, recv, err := keys.Protectors(sa.suite, sa.initiator)
+	if err != nil {
+		return err
+	}
+	prf, err := transform.NewPRF(sa.suite.PRF)
+	if err != nil {
+		return err
+	}
+	sa.keys, sa.send, sa.recv, sa.prf = keys, send, recv, prf
+	return nil
+}
+
+// header returns the IKE header of a message of ours.
+func (sa *SA) header(ex message.ExchangeType, response bool, id uint32) message.Header {
+	h := message.Header{SPIi: sa.spiI, SPIr: sa.spiR, Exchange: ex, MessageID: id}
+	if sa.initiator {
+		h.Flags |= message.FlagInitiator
+	}
+	if response {
+		h.Flags |= message.FlagResponse
+	}
+	return h
+}
+
+// seal builds an encrypted message: header, SK payload, the payloads encrypted.
+func (sa *SA) seal(h message.Header, ps []message.Payload) ([]byte, error) {
+	if len(ps) == 0 {
+		return sa.sealPlain(h, message.PayloadNone, nil)
+	}
+	plain, err := message.AppendPayloads(nil, ps)
+	if err != nil {
+		return nil, err
+	}
+	return sa.sealPlain(h, ps[0].Type(), plain)
+}
+
+func (sa *SA) sealPlain(h message.Header, first message.PayloadType, plain []byte) ([]byte, error) {
+	msg, err := message.AppendSKHeader(nil, h, first, sa.send.SealedLen(len(plain)))
+	if err != nil {
+		return nil, err
+	}
+	return sa.send.Seal(msg, plain, msg, sa.rand)
+}
+
+// open decrypts an encrypted message and decodes its payloads.
+func (sa *SA) open(datagram []byte) (message.Header, message.Payloads, error) {
+	s, err := message.DecodeSealed(datagram)
+	if err != nil {
+		return message.Header{}, nil, err
+	}
+	if s.Fragment {
+		return s.Header, nil, fmt.Errorf("%w: IKE fragments", ErrUnsupported)
+	}
+	if len(s.Outer) > 0 {
+		return s.Header, nil, fmt.Errorf("%w: unencrypted payloads before SK", ErrUnexpected)
+	}
+	plain, err := sa.recv.Open(nil, s.Body, datagram[:s.BodyOffset])
+	if err != nil {
+		return s.Header, nil, fmt.Errorf("ike: decrypt %s message %d: %w", s.Header.Exchange, s.Header.MessageID, err)
+	}
+	ps, err := message.DecodePayloads(s.Inner, plain)
+	if err != nil {
+		return s.Header, nil, err
+	}
+	return s.Header, ps, nil
+}
+
+// natHash is the NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | port) (RFC 7296 §2.23).
+func natHash(spiI, spiR uint64, ap netip.AddrPort) []byte {
+	h := sha1.New()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], spiI)
+	h.Write(b[:])
+	binary.BigEndian.PutUint64(b[:], spiR)
+	h.Write(b[:])
+	h.Write(ap.Addr().Unmap().AsSlice())
+	binary.BigEndian.PutUint16(b[:2], ap.Port())
+	h.Write(b[:2])
+	return h.Sum(nil)
+}
+
+// nonceLen is the length of our nonces: at least half the PRF's key size and 16 octets
+// (RFC 7296 §2.10); 32 covers every PRF we offer.
+const nonceLen = 32
+
+func randomBytes(r io.Reader, n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func randomSPI(r io.Reader) (uint64, error) {
+	for {
+		b, err := randomBytes(r, 8)
+		if err != nil {
+			return 0, err
+		}
+		if v := binary.BigEndian.Uint64(b); v != 0 {
+			return v, nil
+		}
+	}
+}
+
+func orRand(r io.Reader) io.Reader {
+	if r == nil {
+		return rand.Reader
+	}
+	return r
+}
+
+func orNow(f func() time.Time) func() time.Time {
+	if f == nil {
+		return time.Now
+	}
+	return f
+}
