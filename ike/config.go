@@ -20,6 +20,8 @@ type Identity struct {
 // Lease is what the responder gives an authenticated client: its address and the
 // configuration pushed in the CP payload.
 type Lease struct {
+	// Session is the connection id the gateway gave the session this lease is for.
+	Session string
 	Addr    netip.Addr
 	DNS     []netip.Addr
 	Subnets []netip.Prefix // the VNet prefixes: INTERNAL_IP4_SUBNET and the narrowed TSr

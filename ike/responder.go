@@ -137,14 +137,13 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 
 	child, lease, errNotify, err := sa.negotiateChild(ps, name)
 	if err != nil {
+		sa.Lease = lease // the caller releases it
 		return fail(errNotify, err)
 	}
 	out, err := sa.authPayloads(ps.Find(message.PayloadIDr))
 	if err != nil {
-		if sa.resp.Assign != nil && lease != nil {
-			sa.Err = err
-		}
-		return nil, EventNone, err
+		sa.Lease = lease
+		return fail(message.NotifyTemporaryFailure, err)
 	}
 	out = append(out, cpReply(lease),
 		toSA(child.selected),

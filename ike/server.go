@@ -1,0 +1,521 @@
+package ike
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/p2sgw/p2sgw/esp"
+	"github.com/p2sgw/p2sgw/ike/message"
+	"github.com/p2sgw/p2sgw/netio"
+)
+
+// The server is the I/O around the pure SAs: it reads UDP 500 and 4500 in batches, routes IKE
+// messages to one goroutine per IKE SA by SPI, and ESP packets to their tunnel by SPI:
+//
+//	UDP 500  → IKE ─┐
+//	UDP 4500 → classify → IKE (non-ESP marker) ─┴→ SA goroutine (mailbox) → Respond / SA.Handle → reply
+//	                   → ESP → tunnel by SPI → esp.Inbound.Open → Hooks.Deliver (the data plane)
+//	data plane → Tunnel.Send → esp.Outbound.Seal → UDP 4500 to the client's current address
+
+// Tunnel is one client's ESP in UDP: what the data plane sends through and the hooks see.
+type Tunnel struct {
+	srv  *Server
+	in   *esp.Inbound
+	out  *esp.Outbound
+	addr netip.Addr // the client's VPN address
+
+	mu     sync.Mutex // guards the fields below
+	remote netip.AddrPort
+	local  netip.AddrPort
+	pkts   []netio.Packet // scratch for Send, reused under mu
+}
+
+// Addr returns the client's VPN address.
+func (t *Tunnel) Addr() netip.Addr { return t.addr }
+
+// Remote returns the client's public address and port as last seen.
+func (t *Tunnel) Remote() netip.AddrPort {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.remote
+}
+
+// Stats returns the counters of the inbound and outbound ESP SAs.
+func (t *Tunnel) Stats() (in, out esp.Stats) { return t.in.Stats(), t.out.Stats() }
+
+// Send seals each packet bufs[i][offset:] in place and sends the batch to the client. Each
+// buffer must have esp.Headroom before offset and esp.Tailroom capacity after its end (the
+// data plane's Headroom and Tailroom are larger). It implements dataplane.Sender.
+func (t *Tunnel) Send(bufs [][]byte, offset int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pkts = t.pkts[:0]
+	for _, b := range bufs {
+		n := len(b) - offset
+		pkt, err := t.out.Seal(b[:cap(b)], offset, n)
+		if err != nil {
+			continue // counted by the SA
+		}
+		t.pkts = append(t.pkts, netio.Packet{Buf: pkt, Remote: t.remote, Local: t.local})
+	}
+	if len(t.pkts) > 0 {
+		t.srv.natt.WriteBatch(t.pkts)
+	}
+}
+
+// Hooks connect the server to the gateway. They are called from SA goroutines and the ESP
+// reader and must be safe for concurrent use.
+type Hooks struct {
+	// Established is called when a client's IKE SA and CHILD SA are up; the tunnel is ready
+	// to carry traffic. The gateway registers the session and attaches the tunnel to the data
+	// plane. An error tears the SA down.
+	Established func(sa *SA, t *Tunnel) error
+	// Ended is called once when an established SA is gone, with why.
+	Ended func(sa *SA, t *Tunnel, reason string)
+	// Released is called when a handshake that leased an address fails after Assign.
+	Released func(l *Lease)
+	// Deliver takes decrypted packets from a client (the data plane's Deliver).
+	Deliver func(from netip.Addr, bufs [][]byte, offset int) int
+}
+
+// Server runs the IKEv2 responder and the ESP data path on two sockets.
+type Server struct {
+	cfg   *ResponderConfig
+	ike   netio.Conn // UDP 500
+	natt  netio.Conn // UDP 4500
+	hooks Hooks
+	log   *slog.Logger
+
+	mu       sync.RWMutex // guards the maps
+	byRSPI   map[uint64]*handle
+	halfOpen map[halfOpenKey]*handle // IKE_SA_INIT retransmissions find their SA here
+	tunnels  map[uint32]*Tunnel      // by inbound ESP SPI
+
+	wg sync.WaitGroup
+}
+
+type halfOpenKey struct {
+	spiI   uint64
+	remote netip.AddrPort
+}
+
+// handle is one SA's goroutine and mailbox.
+type handle struct {
+	sa      *SA
+	mailbox chan datagram
+	control chan string // disconnect requests, with the reason
+	tunnel  *Tunnel
+	key     halfOpenKey
+}
+
+type datagram struct {
+	buf    []byte
+	remote netip.AddrPort
+	local  netip.AddrPort
+	natt   bool // arrived on 4500: answer there, with the non-ESP marker
+}
+
+// Timeouts.
+const (
+	halfOpenTimeout = 30 * time.Second // an SA that does not finish IKE_AUTH in time is dropped
+	deleteTimeout   = 3 * time.Second  // how long we wait for the answer to our Delete
+	mailboxSize     = 64
+)
+
+// NewServer returns a server answering on ike (UDP 500) and natt (UDP 4500).
+func NewServer(cfg *ResponderConfig, ikeConn, natt netio.Conn, hooks Hooks, log *slog.Logger) *Server {
+	return &Server{
+		cfg: cfg, ike: ikeConn, natt: natt, hooks: hooks, log: log,
+		byRSPI:   make(map[uint64]*handle),
+		halfOpen: make(map[halfOpenKey]*handle),
+		tunnels:  make(map[uint32]*Tunnel),
+	}
+}
+
+// Serve reads both sockets until ctx is done; then it deletes every SA (telling the clients)
+// and returns once all goroutines have ended. It closes the sockets.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- s.readLoop(s.ike, false) }()
+	go func() { errc <- s.readLoop(s.natt, true) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.mu.RLock()
+	for _, h := range s.byRSPI {
+		select {
+		case h.control <- "gateway shutting down":
+		default:
+		}
+	}
+	s.mu.RUnlock()
+	s.wg.Wait()
+	s.ike.Close()
+	s.natt.Close()
+	return err
+}
+
+// Disconnect ends the IKE SA whose CHILD SA has the inbound SPI of tunnel t: it sends a Delete
+// to the client, then tears the SA down. It returns at once.
+func (s *Server) Disconnect(t *Tunnel, reason string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, h := range s.byRSPI {
+		if h.tunnel == t {
+			select {
+			case h.control <- reason:
+			default:
+			}
+			return
+		}
+	}
+}
+
+func (s *Server) readLoop(c netio.Conn, natt bool) error {
+	const batch = 64
+	pkts := make([]netio.Packet, batch)
+	for i := range pkts {
+		pkts[i].Buf = make([]byte, 0, netio.MaxDatagram)
+	}
+	inner := make([][]byte, 0, batch)
+	for {
+		for i := range pkts {
+			pkts[i].Buf = pkts[i].Buf[:0]
+		}
+		n, err := c.ReadBatch(pkts)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("ike: read %s: %w", c.LocalAddr(), err)
+		}
+		inner = inner[:0]
+		var from *Tunnel
+		for i := 0; i < n; i++ {
+			p := &pkts[i]
+			if !natt {
+				s.dispatchIKE(datagram{buf: p.Buf, remote: p.Remote, local: p.Local})
+				continue
+			}
+			switch esp.Classify(p.Buf) {
+			case esp.KindIKE:
+				msg, _ := esp.IKEMessage(p.Buf)
+				s.dispatchIKE(datagram{buf: msg, remote: p.Remote, local: p.Local, natt: true})
+			case esp.KindESP:
+				spi, _ := esp.SPI(p.Buf)
+				t := s.tunnel(spi)
+				if t == nil {
+					continue
+				}
+				pkt, _, drop := t.in.Open(p.Buf)
+				if drop != esp.DropNone {
+					continue
+				}
+				t.follow(p.Remote, p.Local)
+				// Packets of one client in a row go to the data plane as one batch.
+				if from != nil && from != t {
+					s.deliver(from, inner)
+					inner = inner[:0]
+				}
+				from = t
+				// The inner packet follows the ESP header; hand it over deliverOffset into
+				// its buffer (every transform's header is at least that long), which leaves
+				// the TUN room for its virtio header in front of it.
+				hl := t.in.Transform().HeaderLen()
+				inner = append(inner, p.Buf[hl-deliverOffset:hl+len(pkt)])
+			}
+		}
+		if from != nil && len(inner) > 0 {
+			s.deliver(from, inner)
+		}
+	}
+}
+
+// deliverOffset is where decrypted packets start in the buffers given to Hooks.Deliver: the
+// shortest ESP header (SPI, sequence number and AES-GCM's 8-octet IV).
+const deliverOffset = 16
+
+func (s *Server) deliver(t *Tunnel, bufs [][]byte) {
+	if s.hooks.Deliver != nil {
+		s.hooks.Deliver(t.addr, bufs, deliverOffset)
+	}
+}
+
+// follow updates the client's address when an authentic packet arrives from a new one (NAT
+// rebinding).
+func (t *Tunnel) follow(remote, local netip.AddrPort) {
+	t.mu.Lock()
+	if t.remote != remote {
+		t.remote, t.local = remote, local
+	}
+	t.mu.Unlock()
+}
+
+func (s *Server) tunnel(spi uint32) *Tunnel {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tunnels[spi]
+}
+
+// dispatchIKE routes an IKE message to its SA's goroutine, or starts a new SA.
+func (s *Server) dispatchIKE(d datagram) {
+	h, err := message.DecodeHeader(d.buf)
+	if err != nil {
+		return
+	}
+	buf := append([]byte(nil), d.buf...) // the read buffer is reused
+	d.buf = buf
+	s.mu.Lock()
+	var hd *handle
+	if h.SPIr == 0 {
+		key := halfOpenKey{h.SPIi, d.remote}
+		hd = s.halfOpen[key]
+		if hd == nil {
+			if h.Exchange != message.ExchangeIKESAInit || h.IsResponse() {
+				s.mu.Unlock()
+				return
+			}
+			hd = s.newHandle(key)
+		}
+	} else {
+		hd = s.byRSPI[h.SPIr]
+	}
+	s.mu.Unlock()
+	if hd == nil {
+		return
+	}
+	select {
+	case hd.mailbox <- d:
+	default: // the SA is overwhelmed: drop, the peer retransmits
+	}
+}
+
+// newHandle starts the goroutine of a new SA. s.mu is held.
+func (s *Server) newHandle(key halfOpenKey) *handle {
+	h := &handle{mailbox: make(chan datagram, mailboxSize), control: make(chan string, 1), key: key}
+	s.halfOpen[key] = h
+	s.wg.Add(1)
+	go s.run(h)
+	return h
+}
+
+// run is one SA's goroutine: it owns h.sa.
+func (s *Server) run(h *handle) {
+	defer s.wg.Done()
+	defer s.forget(h)
+	timeout := time.NewTimer(halfOpenTimeout)
+	defer timeout.Stop()
+	var lastReq datagram
+	for {
+		select {
+		case d := <-h.mailbox:
+			lastReq = d
+			if h.sa == nil {
+				if !s.respond(h, d) {
+					return
+				}
+				continue
+			}
+			hdr, _ := message.DecodeHeader(d.buf)
+			if hdr.Exchange == message.ExchangeIKESAInit && !hdr.IsResponse() {
+				s.send(d, h.sa.initResp) // a retransmitted IKE_SA_INIT request
+				continue
+			}
+			resp, ev, err := h.sa.Handle(d.buf)
+			if resp != nil {
+				s.send(d, resp)
+			}
+			if err != nil {
+				s.log.Debug("IKE message dropped or refused", "spi_r", fmt.Sprintf("%016x", h.sa.spiR), "remote", d.remote, "err", err)
+			}
+			if done := s.event(h, ev, d, err); done {
+				return
+			}
+		case reason := <-h.control:
+			s.disconnect(h, lastReq, reason)
+			return
+		case <-timeout.C:
+			if h.sa == nil || h.sa.State() != StateEstablished {
+				s.log.Info("IKE SA dropped: the client did not finish the handshake", "remote", lastReq.remote)
+				return
+			}
+		}
+	}
+}
+
+// respond answers the IKE_SA_INIT request that created h. It reports whether the SA lives on.
+func (s *Server) respond(h *handle, d datagram) bool {
+	spiR, err := randomSPI(orRand(s.cfg.Rand))
+	if err != nil {
+		return false
+	}
+	sa, resp, err := Respond(s.cfg, d.buf, spiR, d.local, d.remote)
+	if resp != nil {
+		s.send(d, resp)
+	}
+	if err != nil {
+		s.log.Info("IKE_SA_INIT refused", "remote", d.remote, "err", err)
+	}
+	if sa == nil {
+		return false
+	}
+	h.sa = sa
+	s.mu.Lock()
+	s.byRSPI[spiR] = h
+	s.mu.Unlock()
+	return true
+}
+
+// event acts on what a message did; it reports whether the SA's goroutine ends.
+func (s *Server) event(h *handle, ev Event, d datagram, err error) bool {
+	switch ev {
+	case EventEstablished:
+		if err := s.establish(h, d); err != nil {
+			s.log.Error("IKE SA up but the session could not start", "peer", h.sa.Peer, "err", err)
+			s.releaseLease(h)
+			if del, derr := h.sa.Delete(); derr == nil {
+				s.send(d, del)
+			}
+			return true
+		}
+		return false
+	case EventFailed:
+		s.log.Info("IKE_AUTH refused", "remote", d.remote, "reason", h.sa.Err)
+		s.releaseLease(h)
+		return true
+	case EventDeleted:
+		s.end(h, "deleted by the client")
+		return true
+	case EventChildDeleted:
+		// A P2S client without its CHILD SA has no traffic: end the IKE SA too.
+		if del, err := h.sa.Delete(); err == nil {
+			s.send(d, del)
+		}
+		s.end(h, "the client deleted its CHILD SA")
+		return true
+	}
+	return false
+}
+
+// releaseLease gives back the address of an SA that will never carry traffic.
+func (s *Server) releaseLease(h *handle) {
+	if h.sa.Lease != nil && s.hooks.Released != nil {
+		s.hooks.Released(h.sa.Lease)
+		h.sa.Lease = nil
+	}
+}
+
+// establish builds the ESP SAs and hands the tunnel to the gateway.
+func (s *Server) establish(h *handle, d datagram) error {
+	inCfg, outCfg, err := h.sa.Child.ESPConfigs()
+	if err != nil {
+		return err
+	}
+	in, err := esp.NewInbound(inCfg)
+	if err != nil {
+		return err
+	}
+	out, err := esp.NewOutbound(outCfg)
+	if err != nil {
+		return err
+	}
+	t := &Tunnel{srv: s, in: in, out: out, addr: h.sa.Lease.Addr, remote: d.remote, local: d.local}
+	if !d.natt {
+		// The client floats to 4500 for ESP (we told it it is behind NAT).
+		t.remote = netip.AddrPortFrom(d.remote.Addr(), 4500)
+		t.local = netip.AddrPortFrom(d.local.Addr(), s.natt.LocalAddr().Port())
+	}
+	h.tunnel = t
+	s.mu.Lock()
+	s.tunnels[inCfg.SPI] = t
+	delete(s.halfOpen, h.key)
+	s.mu.Unlock()
+	if s.hooks.Established != nil {
+		if err := s.hooks.Established(h.sa, t); err != nil {
+			s.mu.Lock()
+			delete(s.tunnels, inCfg.SPI)
+			s.mu.Unlock()
+			h.tunnel = nil
+			return err
+		}
+	}
+	return nil
+}
+
+// disconnect sends our Delete, waits a little for the answer, and ends the SA.
+func (s *Server) disconnect(h *handle, last datagram, reason string) {
+	if h.sa == nil || h.sa.State() != StateEstablished || h.tunnel == nil {
+		if h.sa != nil {
+			s.releaseLease(h)
+		}
+		return
+	}
+	d := datagram{remote: h.tunnel.Remote(), local: h.tunnel.local, natt: true}
+	if del, err := h.sa.Delete(); err == nil {
+		deadline := time.NewTimer(deleteTimeout)
+		defer deadline.Stop()
+		retry := time.NewTicker(time.Second)
+		defer retry.Stop()
+		s.send(d, del)
+	wait:
+		for {
+			select {
+			case m := <-h.mailbox:
+				if _, ev, _ := h.sa.Handle(m.buf); ev == EventDeleted {
+					break wait
+				}
+			case <-retry.C:
+				s.send(d, del)
+			case <-deadline.C:
+				break wait
+			}
+		}
+	}
+	s.end(h, reason)
+}
+
+// end tears down an established SA.
+func (s *Server) end(h *handle, reason string) {
+	if h.tunnel == nil {
+		return
+	}
+	s.mu.Lock()
+	delete(s.tunnels, h.sa.Child.InSPI)
+	s.mu.Unlock()
+	if s.hooks.Ended != nil {
+		s.hooks.Ended(h.sa, h.tunnel, reason)
+	}
+	h.tunnel = nil
+}
+
+// forget removes h from the tables when its goroutine ends.
+func (s *Server) forget(h *handle) {
+	if h.tunnel != nil {
+		s.end(h, "IKE SA gone")
+	}
+	s.mu.Lock()
+	delete(s.halfOpen, h.key)
+	if h.sa != nil {
+		delete(s.byRSPI, h.sa.spiR)
+	}
+	s.mu.Unlock()
+}
+
+// send writes an IKE message to the peer on the port it used, with the non-ESP marker on 4500.
+func (s *Server) send(d datagram, msg []byte) {
+	if d.natt {
+		buf := esp.AppendMarker(make([]byte, 0, 4+len(msg)))
+		buf = append(buf, msg...)
+		s.natt.WriteBatch([]netio.Packet{{Buf: buf, Remote: d.remote, Local: d.local}})
+		return
+	}
+	s.ike.WriteBatch([]netio.Packet{{Buf: msg, Remote: d.remote, Local: d.local}})
+}
