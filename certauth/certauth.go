@@ -103,6 +103,17 @@ func (p *Policy) SetRoots(roots map[string]*x509.Certificate) {
 	p.mu.Unlock()
 }
 
+// Roots returns the trusted roots.
+func (p *Policy) Roots() []*x509.Certificate {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := make([]*x509.Certificate, 0, len(p.roots))
+	for _, r := range p.roots {
+		out = append(out, r)
+	}
+	return out
+}
+
 // SetRevoked replaces the revoked thumbprints (normalised thumbprint → entry name).
 func (p *Policy) SetRevoked(revoked map[string]string) {
 	m := make(map[string]string, len(revoked))

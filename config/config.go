@@ -22,6 +22,7 @@ const (
 	DefaultSKU         = "VpnGw1"
 	DefaultLogFormat   = "text"
 	DefaultLogLevel    = "info"
+	DefaultTUN         = "p2sgw0"
 	DefaultRADIUSPort  = 1812
 	DefaultRADIUSAcct  = 1813
 	MinPoolPrefixBits4 = 29 // the smallest pool is a /29, as Azure's
@@ -72,6 +73,13 @@ type Config struct {
 	TunnelTypes []string `yaml:"tunnel_types"`
 	// AuthTypes are the enabled client authentication types: certificate, radius.
 	AuthTypes []string `yaml:"auth_types"`
+	// LegacyWindowsProposals also accepts the Windows built-in client's defaults (MODP-1024,
+	// SHA-1): weak, off by default; our Windows profile sets a strong policy instead.
+	LegacyWindowsProposals bool `yaml:"legacy_windows_proposals"`
+	// ClientToClient lets clients reach each other's addresses (off: they reach only the VNet).
+	ClientToClient bool `yaml:"client_to_client"`
+	// TUN is the name of the data plane's TUN device, which holds each pool's gateway address.
+	TUN string `yaml:"tun,omitempty"`
 	// RADIUS is required when AuthTypes has radius.
 	RADIUS *RADIUS `yaml:"radius,omitempty"`
 	// Listen sets the protocol listeners' addresses.

@@ -188,6 +188,11 @@ func (s *shapeChecker) walk(orig *yaml.Node, t reflect.Type, path string) {
 		if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
 			s.add(path, n.Line, "want a whole number, got %s", describe(n))
 		}
+	case reflect.Bool:
+		var v bool
+		if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
+			s.add(path, n.Line, "want true or false, got %s", describe(n))
+		}
 	default:
 		s.add(path, n.Line, "cannot hold a value of type %s", t)
 	}

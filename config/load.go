@@ -83,6 +83,9 @@ func (c *Config) ApplyDefaults() {
 	if c.SKU == "" {
 		c.SKU = DefaultSKU
 	}
+	if c.TUN == "" {
+		c.TUN = DefaultTUN
+	}
 	if len(c.TunnelTypes) == 0 {
 		if strings.EqualFold(c.SKU, "Basic") {
 			c.TunnelTypes = []string{TunnelSSTP}

@@ -43,6 +43,7 @@ func TestLoadMinimal(t *testing.T) {
 		VNetAddressSpace:   prefixes("198.19.0.0/16"),
 		TunnelTypes:        []string{"ikev2", "sstp"},
 		AuthTypes:          []string{"certificate"},
+		TUN:                "p2sgw0",
 		Listen:             Listen{IKE: ":500", NATT: ":4500", SSTP: ":443", OpenVPN: ":1194"},
 		StateDir:           "/var/lib/p2sgw",
 		Admin:              Admin{Socket: "/run/p2sgw/control.sock"},

@@ -144,7 +144,7 @@ func (p *Plane) Deliver(from netip.Addr, bufs [][]byte, offset int) int {
 		src, dst, ok := ipv4Addrs(pkt)
 		switch {
 		case !ok:
-			p.drop(DropMalformed)
+			p.drop(notIPv4OrMalformed(pkt))
 			continue
 		case src != from:
 			p.drop(DropSpoofed)
@@ -227,15 +227,16 @@ func (p *Plane) Run(ctx context.Context) error {
 			pkt := bufs[i][Headroom : Headroom+sizes[i]]
 			_, dst, ok := ipv4Addrs(pkt)
 			if !ok {
-				p.drop(DropMalformed)
+				p.drop(notIPv4OrMalformed(pkt))
 				continue
 			}
 			s, ok := p.peers[dst]
 			if !ok {
 				p.drop(DropNoSession)
+				p.log.Debug("TUN packet dropped", "reason", DropNoSession, "dst", dst)
 				continue
 			}
-			if _, seen := groups[s]; !seen {
+			if len(groups[s]) == 0 {
 				order = append(order, s)
 			}
 			groups[s] = append(groups[s], bufs[i][:Headroom+sizes[i]:Headroom+sizes[i]+Tailroom])
@@ -253,6 +254,14 @@ func (p *Plane) Run(ctx context.Context) error {
 			clear(groups)
 		}
 	}
+}
+
+// notIPv4OrMalformed says why ipv4Addrs refused pkt.
+func notIPv4OrMalformed(pkt []byte) DropReason {
+	if len(pkt) > 0 && pkt[0]>>4 != 4 {
+		return DropNotIPv4
+	}
+	return DropMalformed
 }
 
 // ipv4Addrs returns the source and destination of an IPv4 packet, or ok false if pkt is not

@@ -112,7 +112,7 @@ func TestUplinkPolicyAndAntiSpoofing(t *testing.T) {
 		{"outside the VNet", packet(alice, far), false, DropPolicy, false},
 		{"to another client, switch off", packet(alice, bob), false, DropPolicy, false},
 		{"to another client, switch on", packet(alice, bob), true, 0, true},
-		{"not IPv4", append([]byte{0x60}, make([]byte, 39)...), false, DropMalformed, false},
+		{"not IPv4", append([]byte{0x60}, make([]byte, 39)...), false, DropNotIPv4, false},
 		{"truncated", packet(alice, web)[:19], false, DropMalformed, false},
 	}
 	for _, tt := range tests {
@@ -214,4 +214,26 @@ func BenchmarkDeliver(b *testing.B) {
 		copy(scratch, bufs)
 		p.Deliver(alice, scratch, Headroom)
 	}
+}
+
+// TestDownlinkKeepsFlowing: a session gets every batch, not only its first (regression: the
+// per-batch grouping once forgot senders it had seen before).
+func TestDownlinkKeepsFlowing(t *testing.T) {
+	ch := tuntest.NewChannelTUN()
+	p := New(ch.TUN(), policy, quiet)
+	ra := newRecorder(t)
+	p.Attach(alice, ra)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	for i := 0; i < 5; i++ {
+		ch.Outbound <- packet(web, alice)
+		select {
+		case <-ra.sent:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("batch %d never reached the session", i+1)
+		}
+	}
+	cancel()
+	<-done
 }

@@ -11,6 +11,7 @@ type DropReason int
 // Drop reasons.
 const (
 	DropMalformed DropReason = iota // not a well-formed IPv4 packet
+	DropNotIPv4                     // IPv6 or another protocol: the pools are IPv4 only
 	DropSpoofed                     // source is not the sending client's address
 	DropPolicy                      // destination not allowed (not in the VNet; client-to-client off)
 	DropNoSession                   // no session holds the destination address
@@ -19,7 +20,7 @@ const (
 	numDropReasons
 )
 
-var dropNames = [numDropReasons]string{"malformed", "spoofed", "policy", "no_session", "tun_write", "tun_read"}
+var dropNames = [numDropReasons]string{"malformed", "not_ipv4", "spoofed", "policy", "no_session", "tun_write", "tun_read"}
 
 func (r DropReason) String() string {
 	if r < 0 || r >= numDropReasons {

@@ -263,17 +263,15 @@ func (g *Gateway) Connections(ctx context.Context) ([]api.Connection, error) {
 	out := make([]api.Connection, 0, len(list))
 	for _, s := range list {
 		c := api.Connection{
-			ID:             s.ID,
-			User:           s.User,
-			Protocol:       s.Protocol,
-			AuthMethod:     s.AuthMethod,
-			ConnectedAt:    s.StartedAt.UTC(),
-			DurationSec:    int64(now.Sub(s.StartedAt).Seconds()),
-			IngressBytes:   s.Counters.IngressBytes.Load(),
-			EgressBytes:    s.Counters.EgressBytes.Load(),
-			IngressPackets: s.Counters.IngressPackets.Load(),
-			EgressPackets:  s.Counters.EgressPackets.Load(),
+			ID:          s.ID,
+			User:        s.User,
+			Protocol:    s.Protocol,
+			AuthMethod:  s.AuthMethod,
+			ConnectedAt: s.StartedAt.UTC(),
+			DurationSec: int64(now.Sub(s.StartedAt).Seconds()),
 		}
+		tr := s.Traffic()
+		c.IngressBytes, c.IngressPackets, c.EgressBytes, c.EgressPackets = tr.IngressBytes, tr.IngressPackets, tr.EgressBytes, tr.EgressPackets
 		if s.PublicAddr.IsValid() {
 			c.PublicAddress = s.PublicAddr.String()
 		}

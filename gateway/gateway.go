@@ -38,6 +38,9 @@ type Options struct {
 	Version string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// AdminOnly starts the admin API alone: no protocol listener and no TUN device, whatever
+	// the configuration says (for p2sgw demo's tour, which must not touch the host's network).
+	AdminOnly bool
 }
 
 // Gateway is a running gateway. Create it with New, run it with Serve, end it by cancelling
@@ -142,6 +145,15 @@ func (g *Gateway) Serve(ctx context.Context, ready func()) error {
 		g.closeListeners()
 		return err
 	}
+	var protocols []<-chan struct{}
+	if slices.Contains(cfg.TunnelTypes, config.TunnelIKEv2) && !g.opts.AdminOnly {
+		done, err := g.startIKEv2(ctx, cfg)
+		if err != nil {
+			g.closeListeners()
+			return fmt.Errorf("ikev2: %w", err)
+		}
+		protocols = append(protocols, done)
+	}
 	g.noteProtocolListeners(cfg)
 	g.log.Info("gateway started", "name", cfg.Name, "sku", g.sku(cfg).Name, "public_address", cfg.PublicAddress,
 		"tunnel_types", cfg.TunnelTypes, "auth_types", cfg.AuthTypes, "admin_socket", cfg.Admin.Socket)
@@ -151,6 +163,9 @@ func (g *Gateway) Serve(ctx context.Context, ready func()) error {
 	}
 	<-ctx.Done()
 	g.log.Info("gateway stopping", "reason", context.Cause(ctx))
+	for _, done := range protocols {
+		<-done // they tell their clients and end their sessions
+	}
 	g.closeListeners()
 	for _, s := range g.sessions.List() {
 		if err := g.endSession(context.Background(), s, "gateway shutting down"); err != nil {
@@ -161,12 +176,15 @@ func (g *Gateway) Serve(ctx context.Context, ready func()) error {
 	return nil
 }
 
-// endSession closes s's tunnel with reason, unregisters it and releases its address.
+// endSession closes s's tunnel with reason and unregisters it. A session with a protocol
+// behind it (Close set) releases its address when its protocol has torn the tunnel down, so
+// the address is not handed out while the old tunnel still holds it; one without is released
+// here.
 func (g *Gateway) endSession(ctx context.Context, s *session.Session, reason string) error {
 	if err := g.sessions.Disconnect(ctx, s.ID, reason); err != nil && !errors.Is(err, session.ErrNotFound) {
 		return err
 	}
-	if s.VPNAddr.IsValid() {
+	if s.Close == nil && s.VPNAddr.IsValid() {
 		return g.Pools().Release(ctx, s.VPNAddr, s.ID)
 	}
 	return nil

@@ -38,6 +38,9 @@ func testConfig(t *testing.T) *config.Config {
 		VNetAddressSpace:   []netip.Prefix{netip.MustParsePrefix("198.19.0.0/16")},
 		StateDir:           filepath.Join(dir, "state"),
 		Admin:              config.Admin{Socket: filepath.Join(dir, "control.sock")},
+		// No IKEv2: unit tests must not create a TUN device or bind UDP 500 in the root
+		// namespace. The protocols are tested in network namespaces (e2e).
+		TunnelTypes: []string{config.TunnelSSTP},
 	}
 	cfg.ApplyDefaults()
 	return cfg
@@ -150,7 +153,13 @@ func TestDisconnectEndsTheSessionAndFreesItsAddress(t *testing.T) {
 		}
 		s := &session.Session{ID: id, User: user, Protocol: proto, AuthMethod: "certificate", VPNAddr: addr,
 			PublicAddr: netip.MustParseAddrPort("198.18.1.1:4500"), StartedAt: time.Now(),
-			Close: func(reason string) { mu.Lock(); closed[id] = reason; mu.Unlock() }}
+			Close: func(reason string) {
+				// As a protocol does once its tunnel is down: free the address.
+				mu.Lock()
+				closed[id] = reason
+				mu.Unlock()
+				g.Pools().Release(ctx, addr, id)
+			}}
 		if err := g.Sessions().Add(ctx, s); err != nil {
 			t.Fatal(err)
 		}

@@ -78,7 +78,7 @@ func (g *Gateway) serveHTTP(info api.Listener, ln net.Listener, h http.Handler, 
 }
 
 // noteProtocolListeners records the configured tunnel types whose listeners this build does
-// not have yet, so status says so instead of pretending.
+// not have yet (all but IKEv2), so status says so instead of pretending.
 func (g *Gateway) noteProtocolListeners(cfg *config.Config) {
 	addr := map[string]string{
 		config.TunnelIKEv2:   cfg.Listen.IKE + ", " + cfg.Listen.NATT,
@@ -89,8 +89,11 @@ func (g *Gateway) noteProtocolListeners(cfg *config.Config) {
 	g.lnMu.Lock()
 	defer g.lnMu.Unlock()
 	for _, t := range cfg.TunnelTypes {
+		if t == config.TunnelIKEv2 && !g.opts.AdminOnly {
+			continue // started by startIKEv2
+		}
 		g.listeners = append(g.listeners, &listener{info: api.Listener{
-			Name: t, Network: network[t], Address: addr[t], State: "not started: this build has no " + t + " listener yet",
+			Name: t, Network: network[t], Address: addr[t], State: notStarted(t, g.opts.AdminOnly),
 		}})
 		g.log.Warn("tunnel type configured but not available in this build", "tunnel_type", t)
 	}
@@ -183,4 +186,11 @@ func adminTLS(a config.Admin) (*tls.Config, error) {
 		ClientCAs:    pool,
 		MinVersion:   tls.VersionTLS12,
 	}, nil
+}
+
+func notStarted(tunnel string, adminOnly bool) string {
+	if tunnel == config.TunnelIKEv2 && adminOnly {
+		return "not started: admin-only run"
+	}
+	return "not started: this build has no " + tunnel + " listener yet"
 }

@@ -60,12 +60,15 @@ func (t *Tunnel) Send(bufs [][]byte, offset int) {
 		n := len(b) - offset
 		pkt, err := t.out.Seal(b[:cap(b)], offset, n)
 		if err != nil {
-			continue // counted by the SA
+			t.srv.log.Debug("ESP seal failed", "vpn_address", t.addr, "len", n, "err", err) // also counted by the SA
+			continue
 		}
 		t.pkts = append(t.pkts, netio.Packet{Buf: pkt, Remote: t.remote, Local: t.local})
 	}
 	if len(t.pkts) > 0 {
-		t.srv.natt.WriteBatch(t.pkts)
+		if _, err := t.srv.natt.WriteBatch(t.pkts); err != nil {
+			t.srv.log.Debug("ESP send failed", "vpn_address", t.addr, "remote", t.remote, "err", err)
+		}
 	}
 }
 
@@ -358,20 +361,20 @@ func (s *Server) respond(h *handle, d datagram) bool {
 		return false
 	}
 	sa, resp, err := Respond(s.cfg, d.buf, spiR, d.local, d.remote)
-	if resp != nil {
-		s.send(d, resp)
-	}
 	if err != nil {
 		s.log.Info("IKE_SA_INIT refused", "remote", d.remote, "err", err)
 	}
-	if sa == nil {
-		return false
+	if sa != nil {
+		// Findable before the client can answer: its IKE_AUTH may arrive at once.
+		h.sa = sa
+		s.mu.Lock()
+		s.byRSPI[spiR] = h
+		s.mu.Unlock()
 	}
-	h.sa = sa
-	s.mu.Lock()
-	s.byRSPI[spiR] = h
-	s.mu.Unlock()
-	return true
+	if resp != nil {
+		s.send(d, resp)
+	}
+	return sa != nil
 }
 
 // event acts on what a message did; it reports whether the SA's goroutine ends.

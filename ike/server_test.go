@@ -58,6 +58,7 @@ func TestServerOverLoopback(t *testing.T) {
 	go func() { served <- srv.Serve(ctx) }()
 	defer func() { cancel(); <-served }()
 
+	step := "IKE_SA_INIT"
 	recv := func() []byte {
 		t.Helper()
 		pkts := []netio.Packet{{Buf: make([]byte, 0, netio.MaxDatagram)}}
@@ -71,7 +72,7 @@ func TestServerOverLoopback(t *testing.T) {
 		}()
 		defer close(done)
 		if _, err := client.ReadBatch(pkts); err != nil {
-			t.Fatalf("client read: %v", err)
+			t.Fatalf("%s: client read: %v", step, err)
 		}
 		return pkts[0].Buf
 	}
@@ -93,6 +94,7 @@ func TestServerOverLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	step = "IKE_AUTH"
 	sendTo(nattPort, append(esp.AppendMarker(nil), authReq...)) // IKE_AUTH --> on 4500
 	resp := recv()
 	if esp.Classify(resp) != esp.KindIKE {
@@ -139,6 +141,7 @@ func TestServerOverLoopback(t *testing.T) {
 		t.Fatalf("delivered %x, want %x", delivered[0], pkt)
 	}
 
+	step = "downlink"
 	// Downlink: the data plane hands the tunnel a packet; the client opens it.
 	down := make([]byte, 64+len(pkt)+64)
 	copy(down[64:], pkt)
@@ -148,6 +151,7 @@ func TestServerOverLoopback(t *testing.T) {
 		t.Fatalf("client could not open the downlink packet: %v", drop)
 	}
 
+	step = "Delete"
 	// Disconnect: the client gets a Delete on 4500 and answers it.
 	srv.Disconnect(tun, "disconnected by admin")
 	del := recv()

@@ -46,6 +46,22 @@ type Counters struct {
 	IngressPackets, EgressPackets atomic.Uint64
 }
 
+// Traffic is a snapshot of a session's counters.
+type Traffic struct {
+	IngressBytes, IngressPackets, EgressBytes, EgressPackets uint64
+}
+
+// Traffic returns the session's counters.
+func (s *Session) Traffic() Traffic {
+	if s.Stats != nil {
+		return s.Stats()
+	}
+	return Traffic{
+		IngressBytes: s.Counters.IngressBytes.Load(), IngressPackets: s.Counters.IngressPackets.Load(),
+		EgressBytes: s.Counters.EgressBytes.Load(), EgressPackets: s.Counters.EgressPackets.Load(),
+	}
+}
+
 // Session is a live client session. The fields are set before Add and not changed after,
 // except the counters.
 type Session struct {
@@ -57,6 +73,10 @@ type Session struct {
 	VPNAddr    netip.Addr
 	StartedAt  time.Time
 	Counters   Counters
+
+	// Stats, if set, reports the traffic counters instead of Counters: a protocol that keeps
+	// its own (ESP SAs do) need not count twice.
+	Stats func() Traffic
 
 	// Close ends the session's tunnel (e.g. sends an IKEv2 DELETE or an SSTP CALL_ABORT) and
 	// is called by Registry.Disconnect with the reason; it must not block for long and must be

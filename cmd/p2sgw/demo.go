@@ -67,7 +67,8 @@ func (d *demo) run(ctx context.Context, keep bool) error {
 	}
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelWarn) // keep the tour readable; serve logs at info
-	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: cfgPath, Log: newLogger(d.env.stderr, "text", level), Version: version()})
+	// The tour touches no network: the admin API only (the tunnel needs namespaces of its own).
+	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: cfgPath, Log: newLogger(d.env.stderr, "text", level), Version: version(), AdminOnly: true})
 	if err != nil {
 		return err
 	}

@@ -148,32 +148,40 @@ charon {
 `, c.log, c.uri, c.resolvConf())
 }
 
-// Load writes the connection's credentials and swanctl configuration and loads them.
+// Load writes the connection's credentials and swanctl configuration and loads them. The
+// credentials go where swanctl looks for them, under a directory of the connection's own
+// (SWANCTL_DIR): x509ca/ (the gateway's root), x509/ (the client certificate), private/
+// (its key).
 func (c *Client) Load(ctx context.Context, conn Conn) error {
 	dir := filepath.Join(c.dir, conn.Name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+	files := map[string][]byte{
+		filepath.Join("x509ca", "ca.pem"):   conn.CACertPEM,
+		filepath.Join("x509", "cert.pem"):   conn.CertPEM,
+		filepath.Join("private", "key.pem"): conn.KeyPEM,
 	}
-	files := map[string][]byte{"ca.pem": conn.CACertPEM, "cert.pem": conn.CertPEM, "key.pem": conn.KeyPEM}
 	for name, data := range files {
 		if len(data) == 0 {
 			continue
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return err
 		}
 	}
 	path := filepath.Join(dir, "swanctl.conf")
-	if err := os.WriteFile(path, []byte(swanctlConf(conn, dir)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(swanctlConf(conn)), 0o600); err != nil {
 		return err
 	}
-	_, err := c.swanctl(ctx, "--load-all", "--noprompt", "--file", path)
+	_, err := c.swanctlIn(ctx, dir, "--load-all", "--noprompt", "--file", path)
 	return err
 }
 
 // swanctlConf renders one connection, one setting per line (strongSwan ends a value at the
 // newline).
-func swanctlConf(c Conn, dir string) string {
+func swanctlConf(c Conn) string {
 	var b strings.Builder
 	w := func(indent int, format string, a ...any) {
 		b.WriteString(strings.Repeat("\t", indent))
@@ -196,14 +204,14 @@ func swanctlConf(c Conn, dir string) string {
 	case AuthEAPMSCHAPv2:
 		w(3, "eap_id = %s", c.LocalID)
 	default:
-		w(3, "certs = %s", filepath.Join(dir, "cert.pem"))
+		w(3, "certs = cert.pem")
 		w(3, "id = %s", c.LocalID)
 	}
 	w(2, "}")
 	w(2, "remote {")
 	w(3, "auth = pubkey")
 	w(3, "id = %s", c.RemoteID)
-	w(3, "cacerts = %s", filepath.Join(dir, "ca.pem"))
+	w(3, "cacerts = ca.pem")
 	w(2, "}")
 	w(2, "children {")
 	w(3, "%s {", c.Name)
@@ -226,10 +234,6 @@ func swanctlConf(c Conn, dir string) string {
 		w(1, "eap-%s {", c.Name)
 		w(2, "id = %s", c.LocalID)
 		w(2, "secret = %q", c.Password)
-		w(1, "}")
-	default:
-		w(1, "private-%s {", c.Name)
-		w(2, "file = %s", filepath.Join(dir, "key.pem"))
 		w(1, "}")
 	}
 	w(0, "}")
@@ -275,10 +279,18 @@ func (c *Client) Log() string {
 
 // swanctl runs swanctl against this charon. Options follow the command (swanctl's rule).
 func (c *Client) swanctl(ctx context.Context, args ...string) (string, error) {
+	return c.swanctlIn(ctx, "", args...)
+}
+
+// swanctlIn runs swanctl with SWANCTL_DIR set to dir (unless empty).
+func (c *Client) swanctlIn(ctx context.Context, dir string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	cmd := c.ns.Command(ctx, "swanctl", append(args, "--uri", c.uri)...)
 	cmd.Env = append(os.Environ(), "STRONGSWAN_CONF="+c.conf)
+	if dir != "" {
+		cmd.Env = append(cmd.Env, "SWANCTL_DIR="+dir)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		var ee interface{ ExitCode() int }

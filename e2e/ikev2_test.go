@@ -1,0 +1,319 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/p2sgw/p2sgw/internal/strongswan"
+	"github.com/p2sgw/p2sgw/internal/testnet"
+	"github.com/p2sgw/p2sgw/pki"
+)
+
+// vnetBlob is what the VNet host serves for the bulk transfer: 64 MiB of seeded pseudo-random
+// bytes, whose SHA-256 the client compares.
+const vnetBlobSize = 64 << 20
+
+func blob() []byte {
+	r := rand.NewChaCha8([32]byte{'p', '2', 's', 'g', 'w'})
+	b := make([]byte, vnetBlobSize)
+	r.Read(b)
+	return b
+}
+
+// ikeGateway is a p2sgw serve with IKEv2 running in the topology's gateway namespace.
+type ikeGateway struct {
+	tp     *testnet.Topology
+	dir    string
+	config string
+	socket string
+	root   *pki.CA // the client root, uploaded
+	proc   *testnet.Process
+}
+
+func startIKEGateway(t *testing.T, tp *testnet.Topology) *ikeGateway {
+	t.Helper()
+	dir := t.TempDir()
+	g := &ikeGateway{tp: tp, dir: dir, config: filepath.Join(dir, "etc", "gateway.yaml"), socket: filepath.Join(dir, "control.sock")}
+	ok(t, "init", "--dir", filepath.Join(dir, "etc"), "--name", "e2e-ikev2", "--public-address", "vpn.e2e.example",
+		"--pool", "100.64.0.0/24", "--vnet", testnet.VNetPrefix.String(), "--dns", "198.19.0.53",
+		"--state-dir", filepath.Join(dir, "state"), "--socket", g.socket, "--tunnel-types", "ikev2")
+	if os.Getenv("P2SGW_E2E_DEBUG") != "" {
+		b, _ := os.ReadFile(g.config)
+		os.WriteFile(g.config, bytes.Replace(b, []byte("level: info"), []byte("level: debug"), 1), 0o644)
+	}
+	cmd := tp.Gateway.Command(context.Background(), bin, "serve", "--config", g.config)
+	g.proc = tp.Gateway.StartCmd(t, cmd)
+	waitSocket(t, g.socket, g.proc)
+	var err error
+	if g.root, err = pki.NewRoot("P2SRootCert", pki.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.root.WriteFiles(dir, "client-root"); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "root-cert", "add", "--socket", g.socket, "--name", "P2SRootCert", "--file", filepath.Join(dir, "client-root.cer"))
+	return g
+}
+
+func waitSocket(t *testing.T, path string, p *testnet.Process) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if r := p2sgw(t, "status", "--socket", path); r.code == 0 {
+			return
+		}
+		select {
+		case <-p.Exited():
+			t.Fatalf("p2sgw serve exited at start:\n%s", p.Output())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("p2sgw serve did not answer within 15s:\n%s", p.Output())
+		}
+	}
+}
+
+// client makes a strongSwan client in namespace i with a certificate for name from the
+// uploaded root (or from issuer, if given).
+func (g *ikeGateway) client(t *testing.T, i int, name string, cert *pki.Cert) (*strongswan.Client, strongswan.Conn) {
+	t.Helper()
+	key, err := cert.KeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(g.dir, "etc", "pki", "server-root.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := strongswan.Start(t, g.tp.Clients[i], filepath.Join(t.TempDir(), "swan"))
+	conn := strongswan.Conn{
+		Name: "p2s", Gateway: testnet.GatewayAddr, RemoteID: "vpn.e2e.example", CACertPEM: caPEM,
+		Auth: strongswan.AuthPubkey, LocalID: name, CertPEM: cert.ChainPEM(), KeyPEM: key,
+		RemoteTS: []netip.Prefix{testnet.VNetPrefix},
+	}
+	if err := c.Load(context.Background(), conn); err != nil {
+		t.Fatalf("load strongSwan config: %v\n%s", err, c.Log())
+	}
+	return c, conn
+}
+
+type connJSON struct {
+	ID            string `json:"id"`
+	User          string `json:"user"`
+	VPNAddress    string `json:"vpn_address"`
+	PublicAddress string `json:"public_address"`
+	Protocol      string `json:"protocol"`
+	IngressBytes  uint64 `json:"ingress_bytes"`
+	EgressBytes   uint64 `json:"egress_bytes"`
+}
+
+func (g *ikeGateway) connections(t *testing.T) []connJSON {
+	t.Helper()
+	return decodeJSON[[]connJSON](t, ok(t, "connections", "list", "--json", "--socket", g.socket))
+}
+
+// virtualIP returns the address strongSwan got, from swanctl --list-sas.
+func virtualIP(t *testing.T, c *strongswan.Client) netip.Addr {
+	t.Helper()
+	out, err := c.ListSAs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.Fields(out) {
+		if a, err := netip.ParsePrefix(f); err == nil && strings.HasPrefix(f, "100.64.") && a.Bits() == 32 {
+			return a.Addr()
+		}
+	}
+	t.Fatalf("no virtual IP in swanctl --list-sas:\n%s", out)
+	return netip.Addr{}
+}
+
+// TestIKEv2WithStrongSwan: strongSwan clients with certificates from p2sgw pki connect to p2sgw
+// serve, get an address from the pool and the DNS server, move 64 MiB from the VNet through
+// the tunnel with a matching checksum, ping both ways, cannot reach each other, and are
+// disconnected by the admin.
+func TestIKEv2WithStrongSwan(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 2, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp)
+	data := blob()
+	sum := sha256.Sum256(data)
+	tp.VNet.StartHTTP(t, netip.AddrPortFrom(testnet.VNetHostAddr, 8080).String(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "blob", time.Time{}, bytes.NewReader(data))
+	}))
+
+	var clients []*strongswan.Client
+	var vips []netip.Addr
+	for i, tc := range []struct{ name, key string }{{"alice@example.com", "ecdsa-p256"}, {"bob@example.com", "rsa-2048"}} {
+		kt, _ := pki.ParseKeyType(tc.key)
+		cert, err := g.root.IssueClient(tc.name, pki.Options{Key: kt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := g.client(t, i, tc.name, cert)
+		if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+			t.Fatalf("%s (%s): initiate: %v\n%s\ncharon log:\n%s\ngateway log:\n%s", tc.name, tc.key, err, out, c.Log(), g.proc.Output())
+		}
+		clients = append(clients, c)
+		vips = append(vips, virtualIP(t, c))
+		if !strings.Contains(c.DNSServers(), "198.19.0.53") {
+			t.Errorf("%s: pushed DNS not installed; resolve plugin wrote %q", tc.name, c.DNSServers())
+		}
+	}
+	if vips[0] == vips[1] {
+		t.Fatalf("two clients share %s", vips[0])
+	}
+
+	t.Run("64 MiB from the VNet through the tunnel", func(t *testing.T) {
+		cl := tp.Clients[0].HTTPClient(20 * time.Second)
+		resp, err := cl.Get(fmt.Sprintf("http://%s:8080/blob", testnet.VNetHostAddr))
+		if err != nil {
+			for _, ns := range []*testnet.Namespace{tp.Gateway, tp.Clients[0], tp.VNet} {
+				for _, cmd := range [][]string{{"ip", "-s", "link"}, {"ip", "route", "show", "table", "all"}, {"ip", "addr"}} {
+					out, _ := ns.Run(t, context.Background(), cmd[0], cmd[1:]...)
+					t.Logf("%s: %v\n%s", ns.Name, cmd, out)
+				}
+			}
+			t.Fatalf("GET through the tunnel: %v\ngateway log:\n%s\nclient log:\n%s", err, g.proc.Output(), clients[0].Log())
+		}
+		defer resp.Body.Close()
+		h := sha256.New()
+		n, err := io.Copy(h, resp.Body)
+		if err != nil || n != vnetBlobSize {
+			t.Fatalf("read %d bytes, %v", n, err)
+		}
+		if got := h.Sum(nil); !bytes.Equal(got, sum[:]) {
+			t.Fatalf("checksum %s, want %s", hex.EncodeToString(got), hex.EncodeToString(sum[:]))
+		}
+	})
+
+	t.Run("ping both ways", func(t *testing.T) {
+		ctx := context.Background()
+		if out, err := tp.Clients[0].Run(t, ctx, "ping", "-c", "2", "-W", "2", testnet.VNetHostAddr.String()); err != nil {
+			t.Fatalf("client → VNet: %v\n%s", err, out)
+		}
+		if out, err := tp.VNet.Run(t, ctx, "ping", "-c", "2", "-W", "2", vips[0].String()); err != nil {
+			t.Fatalf("VNet → client: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("clients cannot reach each other", func(t *testing.T) {
+		if out, err := tp.Clients[0].Run(t, context.Background(), "ping", "-c", "1", "-W", "1", vips[1].String()); err == nil {
+			t.Fatalf("alice reached bob at %s:\n%s", vips[1], out)
+		}
+	})
+
+	var aliceID string
+	t.Run("connection health", func(t *testing.T) {
+		conns := g.connections(t)
+		if len(conns) != 2 {
+			t.Fatalf("connections = %+v, want 2", conns)
+		}
+		for _, c := range conns {
+			if c.Protocol != "IKEv2" || !strings.HasPrefix(c.ID, "IKEv2_") || !strings.HasPrefix(c.PublicAddress, "198.18.1.") {
+				t.Errorf("connection %+v", c)
+			}
+			if c.User == "alice@example.com" {
+				aliceID = c.ID
+				if c.VPNAddress != vips[0].String() || c.EgressBytes < vnetBlobSize || c.IngressBytes == 0 {
+					t.Errorf("alice's connection %+v: want %s and over 64 MiB sent to her", c, vips[0])
+				}
+			}
+		}
+		var st struct {
+			Pools []struct {
+				InUse int `json:"in_use"`
+			} `json:"pools"`
+		}
+		if err := json.Unmarshal([]byte(ok(t, "status", "--json", "--socket", g.socket).stdout), &st); err != nil || st.Pools[0].InUse != 2 {
+			t.Errorf("pool in use = %+v, %v; want 2", st.Pools, err)
+		}
+	})
+
+	t.Run("disconnect ends the session on both sides", func(t *testing.T) {
+		if aliceID == "" {
+			t.Skip("no connection id")
+		}
+		ok(t, "connections", "disconnect", aliceID, "--socket", g.socket)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			out, _ := clients[0].ListSAs(context.Background())
+			if !strings.Contains(out, "ESTABLISHED") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("strongSwan still has its SA after disconnect:\n%s", out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		for _, c := range g.connections(t) {
+			if c.ID == aliceID {
+				t.Fatalf("alice still listed after disconnect")
+			}
+		}
+	})
+}
+
+// TestIKEv2Refusals: a revoked certificate, one from a root that was not uploaded, an expired
+// one and one without EKU clientAuth are refused with AUTHENTICATION_FAILED, logged with the
+// reason, and lease nothing.
+func TestIKEv2Refusals(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp)
+
+	revoked, _ := g.root.IssueClient("revoked@example.com", pki.Options{})
+	ok(t, "revoked-cert", "add", "--socket", g.socket, "--name", "lost-laptop", "--thumbprint", pki.ThumbprintsOf(revoked.Cert.Raw).SHA1)
+	other, _ := pki.NewRoot("Not uploaded", pki.Options{})
+	stranger, _ := other.IssueClient("stranger@example.com", pki.Options{})
+	past := func() time.Time { return time.Now().AddDate(0, 0, -10) }
+	expired, _ := g.root.IssueClient("expired@example.com", pki.Options{Days: 2, Now: past})
+	server, _ := g.root.IssueServer([]string{"noeku.example.com"}, nil, pki.Options{}) // serverAuth only
+
+	for _, tc := range []struct {
+		name, id string
+		cert     *pki.Cert
+		logged   string
+	}{
+		{"revoked", "revoked@example.com", revoked, "revoked"},
+		{"root not uploaded", "stranger@example.com", stranger, "not trusted"},
+		{"expired", "expired@example.com", expired, "expired"},
+		{"no EKU clientAuth", "noeku.example.com", server, "clientAuth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := g.client(t, 0, tc.id, tc.cert)
+			out, err := c.Initiate(context.Background(), "p2s")
+			if err == nil {
+				t.Fatalf("connected:\n%s", out)
+			}
+			if !strings.Contains(c.Log(), "AUTHENTICATION_FAILED") {
+				t.Errorf("strongSwan did not get AUTHENTICATION_FAILED:\n%s", c.Log())
+			}
+			if !strings.Contains(g.proc.Output(), tc.logged) {
+				t.Errorf("gateway log lacks %q:\n%s", tc.logged, g.proc.Output())
+			}
+			var st struct {
+				Pools []struct {
+					InUse int `json:"in_use"`
+				} `json:"pools"`
+			}
+			json.Unmarshal([]byte(ok(t, "status", "--json", "--socket", g.socket).stdout), &st)
+			if st.Pools[0].InUse != 0 {
+				t.Errorf("a refused client holds an address: %+v", st.Pools)
+			}
+		})
+	}
+}

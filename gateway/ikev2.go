@@ -1,0 +1,221 @@
+package gateway
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/p2sgw/p2sgw/api"
+	"github.com/p2sgw/p2sgw/config"
+	"github.com/p2sgw/p2sgw/dataplane"
+	"github.com/p2sgw/p2sgw/ike"
+	"github.com/p2sgw/p2sgw/ike/transform"
+	"github.com/p2sgw/p2sgw/netio"
+	"github.com/p2sgw/p2sgw/session"
+)
+
+// ikev2 is the running IKEv2 listener with its data plane.
+type ikev2 struct {
+	g     *Gateway
+	srv   *ike.Server
+	plane *dataplane.Plane
+
+	spiMu sync.Mutex // guards spis
+	spis  map[uint32]bool
+}
+
+// startIKEv2 opens the TUN device and the data plane, and the IKEv2 server on UDP 500 and
+// 4500. They run until ctx is done; done is closed when they have stopped.
+func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config) (done <-chan struct{}, err error) {
+	id, err := serverIdentity(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dev, err := openTUN(cfg.TUN, g.Pools())
+	if err != nil {
+		return nil, err
+	}
+	policy := dataplane.Policy{Allowed: cfg.VNetAddressSpace, Pools: cfg.ClientAddressPools, ClientToClient: cfg.ClientToClient}
+	plane := dataplane.New(dev, policy, g.log.With("component", "dataplane"))
+	ikeConn, err := netio.Listen(cfg.Listen.IKE, 64)
+	if err != nil {
+		dev.Close()
+		return nil, fmt.Errorf("listen.ike %s: %w", cfg.Listen.IKE, err)
+	}
+	natt, err := netio.Listen(cfg.Listen.NATT, 64)
+	if err != nil {
+		dev.Close()
+		ikeConn.Close()
+		return nil, fmt.Errorf("listen.nat_t %s: %w", cfg.Listen.NATT, err)
+	}
+	v := &ikev2{g: g, plane: plane, spis: make(map[uint32]bool)}
+	ikeProps, espProps := transform.DefaultIKEProposals(), transform.DefaultESPProposals()
+	rc := &ike.ResponderConfig{
+		Identity:     id,
+		IKEProposals: ikeProps,
+		ESPProposals: espProps,
+		Legacy:       cfg.LegacyWindowsProposals,
+		CARequests:   v.caRequests,
+		Authenticate: v.authenticate,
+		Assign:       v.assign,
+		AllocateSPI:  v.allocateSPI,
+		Now:          g.now,
+	}
+	log := g.log.With("component", "ikev2")
+	v.srv = ike.NewServer(rc, ikeConn, natt, ike.Hooks{
+		Established: v.established,
+		Ended:       v.ended,
+		Released:    v.released,
+		Deliver:     plane.Deliver,
+	}, log)
+
+	g.lnMu.Lock()
+	g.listeners = append(g.listeners,
+		&listener{info: api.Listener{Name: "ikev2", Network: "udp", Address: ikeConn.LocalAddr().String(), State: "listening"}},
+		&listener{info: api.Listener{Name: "ikev2-nat-t", Network: "udp", Address: natt.LocalAddr().String(), State: "listening"}},
+		&listener{info: api.Listener{Name: "tun", Network: "ip", Address: cfg.TUN, State: "up"}},
+	)
+	g.lnMu.Unlock()
+
+	ch := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := plane.Run(ctx); err != nil {
+			g.log.Error("data plane stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := v.srv.Serve(ctx); err != nil {
+			log.Error("IKEv2 listener stopped", "err", err)
+		}
+	}()
+	go func() { wg.Wait(); close(ch) }()
+	log.Info("IKEv2 listening", "ike", ikeConn.LocalAddr(), "nat_t", natt.LocalAddr(), "tun", cfg.TUN)
+	return ch, nil
+}
+
+// serverIdentity loads the gateway's certificate chain and key. The chain sent to clients
+// leaves out a self-signed root: clients must have it already.
+func serverIdentity(cfg *config.Config) (ike.Identity, error) {
+	pair, err := tls.LoadX509KeyPair(cfg.ServerCertificate, cfg.ServerKey)
+	if err != nil {
+		return ike.Identity{}, fmt.Errorf("server_certificate/server_key: %w", err)
+	}
+	key, ok := pair.PrivateKey.(crypto.Signer)
+	if !ok {
+		return ike.Identity{}, fmt.Errorf("server_key: %T cannot sign", pair.PrivateKey)
+	}
+	var chain []*x509.Certificate
+	for i, der := range pair.Certificate {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return ike.Identity{}, fmt.Errorf("server_certificate: %w", err)
+		}
+		if i > 0 && c.CheckSignatureFrom(c) == nil {
+			continue
+		}
+		chain = append(chain, c)
+	}
+	return ike.Identity{Chain: chain, Key: key}, nil
+}
+
+// caRequests are the CERTREQ hashes of the trusted roots.
+func (v *ikev2) caRequests() [][]byte {
+	var out [][]byte
+	for _, r := range v.g.policy.Roots() {
+		h := sha1.Sum(r.RawSubjectPublicKeyInfo)
+		out = append(out, h[:])
+	}
+	return out
+}
+
+func (v *ikev2) authenticate(leaf *x509.Certificate, inter []*x509.Certificate) (string, error) {
+	id, err := v.g.policy.Verify(leaf, inter, v.g.now())
+	if err != nil {
+		return "", err
+	}
+	return id.Name, nil
+}
+
+// assign leases an address for a new session.
+func (v *ikev2) assign(name string) (*ike.Lease, error) {
+	cfg := v.g.Config()
+	id := session.NewID(session.IKEv2)
+	addr, err := v.g.Pools().Acquire(context.Background(), name, id)
+	if err != nil {
+		return nil, err
+	}
+	return &ike.Lease{Session: id, Addr: addr, DNS: cfg.DNSServers, Subnets: cfg.VNetAddressSpace}, nil
+}
+
+func (v *ikev2) released(l *ike.Lease) {
+	v.g.Pools().Release(context.Background(), l.Addr, l.Session)
+}
+
+// allocateSPI returns an inbound ESP SPI no live CHILD SA uses.
+func (v *ikev2) allocateSPI() (uint32, error) {
+	v.spiMu.Lock()
+	defer v.spiMu.Unlock()
+	var b [4]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return 0, err
+		}
+		spi := binary.BigEndian.Uint32(b[:])
+		if spi >= 256 && !v.spis[spi] { // 1-255 are reserved (RFC 4303 §2.1)
+			v.spis[spi] = true
+			return spi, nil
+		}
+	}
+}
+
+// established registers the session and attaches its tunnel to the data plane.
+func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
+	s := &session.Session{
+		ID:         sa.Lease.Session,
+		User:       sa.Peer,
+		Protocol:   session.IKEv2,
+		AuthMethod: "certificate",
+		PublicAddr: t.Remote(),
+		VPNAddr:    t.Addr(),
+		StartedAt:  v.g.now(),
+		Stats: func() session.Traffic {
+			in, out := t.Stats()
+			return session.Traffic{IngressBytes: in.Bytes, IngressPackets: in.Packets, EgressBytes: out.Bytes, EgressPackets: out.Packets}
+		},
+		Close: func(reason string) { v.srv.Disconnect(t, reason) },
+	}
+	if err := v.plane.Attach(t.Addr(), t); err != nil {
+		return err
+	}
+	if err := v.g.sessions.Add(context.Background(), s); err != nil {
+		v.plane.Detach(t.Addr(), t)
+		return err
+	}
+	v.g.log.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "public_address", s.PublicAddr,
+		"vpn_address", s.VPNAddr, "ike", sa.Suite(), "esp", sa.Child.Suite)
+	return nil
+}
+
+// ended removes a session whose IKE SA is gone, detaches it and frees its address.
+func (v *ikev2) ended(sa *ike.SA, t *ike.Tunnel, reason string) {
+	ctx := context.Background()
+	v.plane.Detach(t.Addr(), t)
+	v.g.sessions.Remove(ctx, sa.Lease.Session)
+	v.g.Pools().Release(ctx, t.Addr(), sa.Lease.Session)
+	v.spiMu.Lock()
+	delete(v.spis, sa.Child.InSPI)
+	v.spiMu.Unlock()
+	dur := v.g.now().Sub(sa.Established).Round(time.Second)
+	v.g.log.Info("client disconnected", "id", sa.Lease.Session, "user", sa.Peer, "reason", reason, "duration", dur)
+}
