@@ -16,13 +16,16 @@ import (
 )
 
 // runDemo implements `p2sgw demo`: the seed's procedure end to end, with the real commands,
-// in a temporary directory: create a gateway, create a client root and upload it, issue client
-// certificates, revoke one, check both against the gateway's policy, show status. Nothing
-// outside the directory is touched.
+// in a temporary directory. As root (with strongSwan installed: sudo scripts/demo) it is the
+// full tour in network namespaces of its own: a gateway host, a VNet host with a web server
+// and two client hosts running strongSwan; one client connects and fetches a page from the
+// VNet through the tunnel, the other's revoked certificate is refused. Without root it is the
+// admin tour alone. Nothing outside the directory and the namespaces is touched.
 func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "demo", "")
 	dir := fs.String("dir", "", "work directory (default: a new temporary one, removed at the end unless --keep)")
 	keep := fs.Bool("keep", false, "keep the gateway running (until Ctrl-C) and the directory, to try the CLI yourself")
+	adminOnly := fs.Bool("admin-only", false, "the admin tour only, without namespaces and a real client (what runs without root)")
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
@@ -37,7 +40,13 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 	}
 	d := &demo{env: env, dir: *dir, sock: filepath.Join(*dir, "control.sock")}
-	return d.run(ctx, *keep)
+	if *adminOnly || os.Geteuid() != 0 {
+		if !*adminOnly {
+			fmt.Fprintln(env.stdout, "(Not root: the admin tour only. `sudo scripts/demo` adds namespaces and a real IKEv2 client.)")
+		}
+		return d.run(ctx, *keep)
+	}
+	return d.runNetwork(ctx, *keep)
 }
 
 type demo struct {

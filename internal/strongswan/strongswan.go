@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/p2sgw/p2sgw/internal/testnet"
@@ -67,7 +66,7 @@ type Client struct {
 
 // Start writes a strongswan.conf under dir and starts charon in ns. It waits until charon
 // answers on its vici socket; the process is stopped when the test or the topology ends.
-func Start(t testing.TB, ns *testnet.Namespace, dir string) *Client {
+func Start(t testnet.T, ns *testnet.Namespace, dir string) *Client {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)

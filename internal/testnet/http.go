@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"testing"
 	"time"
 )
 
@@ -20,7 +19,7 @@ var VNetHTTPAddr = netip.AddrPortFrom(VNetHostAddr, 80)
 
 // StartVNetHTTP starts the greeting server on VNetHTTPAddr in the VNet namespace and
 // returns its URL, "http://198.19.0.10:80/". See StartHTTP.
-func (tp *Topology) StartVNetHTTP(t testing.TB) string {
+func (tp *Topology) StartVNetHTTP(t T) string {
 	t.Helper()
 	return tp.VNet.StartHTTP(t, VNetHTTPAddr.String(), http.HandlerFunc(greet))
 }
@@ -35,7 +34,7 @@ func greet(w http.ResponseWriter, r *http.Request) {
 // StartHTTP serves h on the TCP address addr inside the namespace and returns the base
 // URL. The server stops when the test ends or the topology closes, whichever comes
 // first. StartHTTP calls t.Fatal if it cannot listen.
-func (n *Namespace) StartHTTP(t testing.TB, addr string, h http.Handler) string {
+func (n *Namespace) StartHTTP(t T, addr string, h http.Handler) string {
 	t.Helper()
 	ln, err := n.Listen("tcp", addr)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -51,7 +50,7 @@ func execCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
 
 // Run runs name inside the namespace, logs the command line with t.Logf, and returns
 // its combined output; a failure's error includes the output too.
-func (n *Namespace) Run(t testing.TB, ctx context.Context, name string, args ...string) (string, error) {
+func (n *Namespace) Run(t T, ctx context.Context, name string, args ...string) (string, error) {
 	t.Helper()
 	t.Logf("%s$ %s %s", n.Name, name, strings.Join(args, " "))
 	out, err := n.Command(ctx, name, args...).CombinedOutput()
@@ -81,14 +80,14 @@ type Process struct {
 // Start runs name inside the namespace until the test ends or the topology closes,
 // whichever comes first. Output goes to a file under t.TempDir(), shown in the test log
 // if the test failed. Start calls t.Fatal if the program cannot be started.
-func (n *Namespace) Start(t testing.TB, name string, args ...string) *Process {
+func (n *Namespace) Start(t T, name string, args ...string) *Process {
 	t.Helper()
 	return n.StartCmd(t, n.Command(context.Background(), name, args...))
 }
 
 // StartCmd is Start for a command from n.Command that the caller adjusted (Env, Dir,
 // Stdin, Stdout). It calls t.Fatal for a command that n.Command did not make.
-func (n *Namespace) StartCmd(t testing.TB, cmd *exec.Cmd) *Process {
+func (n *Namespace) StartCmd(t T, cmd *exec.Cmd) *Process {
 	t.Helper()
 	if len(cmd.Args) < 5 || filepath.Base(cmd.Path) != "ip" || cmd.Args[1] != "netns" || cmd.Args[2] != "exec" || cmd.Args[3] != n.Name {
 		t.Fatalf("testnet: StartCmd %q: not a command from %s.Command", cmd.Args, n.Name)

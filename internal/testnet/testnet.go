@@ -46,7 +46,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -149,7 +148,7 @@ var seq atomic.Uint64
 // New builds the topology described by o and registers a t.Cleanup that removes it. It
 // first removes namespaces left behind by test processes that died (see removeStale).
 // On any error it calls t.Fatal; whatever was built by then is still removed.
-func New(t testing.TB, o Options) *Topology {
+func New(t T, o Options) *Topology {
 	t.Helper()
 	if err := o.validate(); err != nil {
 		t.Fatal(err)
