@@ -43,7 +43,9 @@ type ikeGateway struct {
 	proc   *testnet.Process
 }
 
-func startIKEGateway(t *testing.T, tp *testnet.Topology) *ikeGateway {
+// startIKEGateway makes a gateway with p2sgw init (editing its gateway.yaml with edits, old →
+// new), starts it in the gateway namespace, and uploads a client root made with p2sgw pki.
+func startIKEGateway(t *testing.T, tp *testnet.Topology, edits ...string) *ikeGateway {
 	t.Helper()
 	dir := t.TempDir()
 	g := &ikeGateway{tp: tp, dir: dir, config: filepath.Join(dir, "etc", "gateway.yaml"), socket: filepath.Join(dir, "control.sock")}
@@ -51,21 +53,51 @@ func startIKEGateway(t *testing.T, tp *testnet.Topology) *ikeGateway {
 		"--pool", "100.64.0.0/24", "--vnet", testnet.VNetPrefix.String(), "--dns", "198.19.0.53",
 		"--state-dir", filepath.Join(dir, "state"), "--socket", g.socket, "--tunnel-types", "ikev2")
 	if os.Getenv("P2SGW_E2E_DEBUG") != "" {
-		b, _ := os.ReadFile(g.config)
-		os.WriteFile(g.config, bytes.Replace(b, []byte("level: info"), []byte("level: debug"), 1), 0o644)
+		edits = append(edits, "level: info", "level: debug")
+	}
+	b, err := os.ReadFile(g.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(edits); i += 2 {
+		if !bytes.Contains(b, []byte(edits[i])) {
+			t.Fatalf("gateway.yaml lacks %q", edits[i])
+		}
+		b = bytes.Replace(b, []byte(edits[i]), []byte(edits[i+1]), 1)
+	}
+	if err := os.WriteFile(g.config, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	cmd := tp.Gateway.Command(context.Background(), bin, "serve", "--config", g.config)
 	g.proc = tp.Gateway.StartCmd(t, cmd)
 	waitSocket(t, g.socket, g.proc)
-	var err error
-	if g.root, err = pki.NewRoot("P2SRootCert", pki.Options{}); err != nil {
+	rootDir := filepath.Join(dir, "client-root")
+	ok(t, "pki", "create-root", "--cn", "P2SRootCert", "--out", rootDir)
+	ok(t, "root-cert", "add", "--socket", g.socket, "--name", "P2SRootCert", "--file", filepath.Join(rootDir, "root.cer"))
+	if g.root, err = pki.LoadCA(filepath.Join(rootDir, "root.crt"), filepath.Join(rootDir, "root.key")); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.root.WriteFiles(dir, "client-root"); err != nil {
-		t.Fatal(err)
-	}
-	ok(t, "root-cert", "add", "--socket", g.socket, "--name", "P2SRootCert", "--file", filepath.Join(dir, "client-root.cer"))
 	return g
+}
+
+// issueClient makes a client certificate with p2sgw pki issue-client, as an admin does.
+func (g *ikeGateway) issueClient(t *testing.T, name, keyType string) *pki.Cert {
+	t.Helper()
+	out := filepath.Join(g.dir, "clients", name)
+	ok(t, "pki", "issue-client", "--root", filepath.Join(g.dir, "client-root"), "--cn", name, "--key", keyType, "--out", out, "--p12-password", "pw")
+	cert, err := pki.ReadCertificate(filepath.Join(out, "client.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(out, "client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := pki.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pki.Cert{Cert: cert, Key: key, Issuer: g.root.Cert}
 }
 
 func waitSocket(t *testing.T, path string, p *testnet.Process) {
@@ -88,7 +120,9 @@ func waitSocket(t *testing.T, path string, p *testnet.Process) {
 
 // client makes a strongSwan client in namespace i with a certificate for name from the
 // uploaded root (or from issuer, if given).
-func (g *ikeGateway) client(t *testing.T, i int, name string, cert *pki.Cert) (*strongswan.Client, strongswan.Conn) {
+// client makes a strongSwan client in namespace i with cert, asking to reach remoteTS (the
+// VNet if none).
+func (g *ikeGateway) client(t *testing.T, i int, name string, cert *pki.Cert, remoteTS ...netip.Prefix) (*strongswan.Client, strongswan.Conn) {
 	t.Helper()
 	key, err := cert.KeyPEM()
 	if err != nil {
@@ -102,7 +136,10 @@ func (g *ikeGateway) client(t *testing.T, i int, name string, cert *pki.Cert) (*
 	conn := strongswan.Conn{
 		Name: "p2s", Gateway: testnet.GatewayAddr, RemoteID: "vpn.e2e.example", CACertPEM: caPEM,
 		Auth: strongswan.AuthPubkey, LocalID: name, CertPEM: cert.ChainPEM(), KeyPEM: key,
-		RemoteTS: []netip.Prefix{testnet.VNetPrefix},
+		RemoteTS: remoteTS,
+	}
+	if len(conn.RemoteTS) == 0 {
+		conn.RemoteTS = []netip.Prefix{testnet.VNetPrefix}
 	}
 	if err := c.Load(context.Background(), conn); err != nil {
 		t.Fatalf("load strongSwan config: %v\n%s", err, c.Log())
@@ -158,12 +195,9 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 	var clients []*strongswan.Client
 	var vips []netip.Addr
 	for i, tc := range []struct{ name, key string }{{"alice@example.com", "ecdsa-p256"}, {"bob@example.com", "rsa-2048"}} {
-		kt, _ := pki.ParseKeyType(tc.key)
-		cert, err := g.root.IssueClient(tc.name, pki.Options{Key: kt})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, _ := g.client(t, i, tc.name, cert)
+		cert := g.issueClient(t, tc.name, tc.key)
+		// Both ask for the pool too: the gateway must narrow them to the VNet.
+		c, _ := g.client(t, i, tc.name, cert, testnet.VNetPrefix, testnet.PoolPrefix)
 		if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
 			t.Fatalf("%s (%s): initiate: %v\n%s\ncharon log:\n%s\ngateway log:\n%s", tc.name, tc.key, err, out, c.Log(), g.proc.Output())
 		}
@@ -211,6 +245,10 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 	})
 
 	t.Run("clients cannot reach each other", func(t *testing.T) {
+		sas, _ := clients[0].ListSAs(context.Background())
+		if strings.Contains(sas, "remote 100.64.") {
+			t.Errorf("the gateway granted alice the pool:\n%s", sas)
+		}
 		if out, err := tp.Clients[0].Run(t, context.Background(), "ping", "-c", "1", "-W", "1", vips[1].String()); err == nil {
 			t.Fatalf("alice reached bob at %s:\n%s", vips[1], out)
 		}
@@ -275,7 +313,7 @@ func TestIKEv2Refusals(t *testing.T) {
 	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
 	g := startIKEGateway(t, tp)
 
-	revoked, _ := g.root.IssueClient("revoked@example.com", pki.Options{})
+	revoked := g.issueClient(t, "revoked@example.com", "ecdsa-p256")
 	ok(t, "revoked-cert", "add", "--socket", g.socket, "--name", "lost-laptop", "--thumbprint", pki.ThumbprintsOf(revoked.Cert.Raw).SHA1)
 	other, _ := pki.NewRoot("Not uploaded", pki.Options{})
 	stranger, _ := other.IssueClient("stranger@example.com", pki.Options{})
@@ -315,5 +353,24 @@ func TestIKEv2Refusals(t *testing.T) {
 				t.Errorf("a refused client holds an address: %+v", st.Pools)
 			}
 		})
+	}
+}
+
+// TestIKEv2ClientToClient: with client_to_client on, the gateway grants the pool in the traffic
+// selectors and forwards between clients: alice pings bob.
+func TestIKEv2ClientToClient(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 2, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp, "client_to_client: false", "client_to_client: true")
+	var vips []netip.Addr
+	for i, name := range []string{"alice@example.com", "bob@example.com"} {
+		c, _ := g.client(t, i, name, g.issueClient(t, name, "ecdsa-p256"), testnet.VNetPrefix, testnet.PoolPrefix)
+		if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+			t.Fatalf("%s: %v\n%s\n%s", name, err, out, c.Log())
+		}
+		vips = append(vips, virtualIP(t, c))
+	}
+	if out, err := tp.Clients[0].Run(t, context.Background(), "ping", "-c", "2", "-W", "2", vips[1].String()); err != nil {
+		t.Fatalf("alice could not reach bob with client_to_client on: %v\n%s\ngateway log:\n%s", err, out, g.proc.Output())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -155,7 +156,12 @@ func (v *ikev2) assign(name string) (*ike.Lease, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ike.Lease{Session: id, Addr: addr, DNS: cfg.DNSServers, Subnets: cfg.VNetAddressSpace}, nil
+	// What the client may reach: the VNet, and the other clients when client_to_client is on.
+	reach := slices.Clone(cfg.VNetAddressSpace)
+	if cfg.ClientToClient {
+		reach = append(reach, cfg.ClientAddressPools...)
+	}
+	return &ike.Lease{Session: id, Addr: addr, DNS: cfg.DNSServers, Subnets: reach}, nil
 }
 
 func (v *ikev2) released(l *ike.Lease) {
