@@ -216,10 +216,7 @@ func (sa *SA) negotiateChild(ps message.Payloads, name string) (*negotiatedChild
 // name.
 func (sa *SA) authPayloads(asked message.Payload) ([]message.Payload, error) {
 	id := sa.resp.Identity
-	idr := ownID(id.Chain[0])
-	if a, ok := asked.(*message.IDr); ok && idMatchesCert(a.IDType, a.Data, id.Chain[0]) == nil {
-		idr = &message.IDr{IDType: a.IDType, Data: a.Data}
-	}
+	idr := responderID(asked, id.Chain[0])
 	body, _ := idr.AppendBody(nil)
 	octets := transform.SignedOctets(sa.prf, sa.keys.SKpr, sa.initResp, sa.ni, body)
 	auth, err := signAuth(id.Key, octets, sa.peerHashes, sa.rand)
@@ -231,6 +228,15 @@ func (sa *SA) authPayloads(asked message.Payload) ([]message.Payload, error) {
 		out = append(out, &message.Cert{Encoding: message.CertX509Signature, Data: c.Raw})
 	}
 	return append(out, &message.Auth{Method: auth.Method, Data: auth.Data}), nil
+}
+
+// responderID is the IDr we answer with: the one the client asked for if our certificate
+// carries it, else our certificate's own.
+func responderID(asked message.Payload, cert *x509.Certificate) *message.IDr {
+	if a, ok := asked.(*message.IDr); ok && idMatchesCert(a.IDType, a.Data, cert) == nil {
+		return &message.IDr{IDType: a.IDType, Data: a.Data}
+	}
+	return ownID(cert)
 }
 
 // peerCerts returns the leaf and intermediates from the CERT payloads (X.509 only).
