@@ -374,3 +374,52 @@ func TestIKEv2ClientToClient(t *testing.T) {
 		t.Fatalf("alice could not reach bob with client_to_client on: %v\n%s\ngateway log:\n%s", err, out, g.proc.Output())
 	}
 }
+
+// TestIKEv2LiveRevocation: revoking a connected client's certificate, or removing its root, ends
+// its session at once (Azure applies revocation to new connections only).
+func TestIKEv2LiveRevocation(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp)
+	cert := g.issueClient(t, "alice@example.com", "ecdsa-p256")
+	c, _ := g.client(t, 0, "alice@example.com", cert)
+	connect := func() {
+		t.Helper()
+		if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+			t.Fatalf("connect: %v\n%s", err, out)
+		}
+	}
+	ended := func(what string) {
+		t.Helper()
+		start := time.Now()
+		if conns := g.connections(t); len(conns) != 0 {
+			t.Fatalf("after %s the session is still listed: %+v", what, conns)
+		}
+		for {
+			out, _ := c.ListSAs(context.Background())
+			if !strings.Contains(out, "ESTABLISHED") {
+				t.Logf("%s: the client's SA ended %v after the command returned", what, time.Since(start).Round(time.Millisecond))
+				return
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("after %s the client still has its SA:\n%s", what, out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	connect()
+	ok(t, "revoked-cert", "add", "--socket", g.socket, "--name", "alice-laptop", "--thumbprint", pki.ThumbprintsOf(cert.Cert.Raw).SHA256)
+	ended("revoking the certificate")
+	if out, err := c.Initiate(context.Background(), "p2s"); err == nil {
+		t.Fatalf("reconnected with a revoked certificate:\n%s", out)
+	}
+
+	ok(t, "revoked-cert", "remove", "--socket", g.socket, "alice-laptop")
+	connect()
+	ok(t, "root-cert", "remove", "--socket", g.socket, "P2SRootCert")
+	ended("removing the root")
+	if !strings.Contains(g.proc.Output(), "its certificate no longer passes the policy") {
+		t.Errorf("the gateway did not log why it ended the sessions:\n%s", g.proc.Output())
+	}
+}

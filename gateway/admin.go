@@ -186,6 +186,7 @@ func (g *Gateway) RemoveRootCert(ctx context.Context, name string) error {
 		return err
 	}
 	g.log.Info("trusted root certificate removed", "name", name)
+	g.recheckSessions(ctx)
 	return nil
 }
 
@@ -236,6 +237,7 @@ func (g *Gateway) AddRevokedCert(ctx context.Context, req api.AddRevokedCertRequ
 		return api.RevokedCert{}, err
 	}
 	g.log.Info("client certificate revoked", "name", req.Name, "thumbprint", tp)
+	g.recheckSessions(ctx)
 	return api.RevokedCert{Name: rec.Name, Thumbprint: rec.Thumbprint, AddedAt: rec.AddedAt}, nil
 }
 

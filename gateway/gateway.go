@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -293,6 +294,25 @@ func buildPools(ctx context.Context, cfg *config.Config, old pool.Set, st store.
 		set = append(set, p)
 	}
 	return set, nil
+}
+
+// recheckSessions ends every live session whose certificate no longer passes the policy, right
+// after a revocation or a root removal: Azure applies those to new connections only; p2sgw
+// applies them at once.
+func (g *Gateway) recheckSessions(ctx context.Context) {
+	now := g.now()
+	for _, s := range g.sessions.List() {
+		if len(s.Certificates) == 0 {
+			continue
+		}
+		if _, err := g.policy.Verify(s.Certificates[0], s.Certificates[1:], now); err != nil {
+			reason := strings.TrimPrefix(err.Error(), "certauth: ")
+			g.log.Info("ending session: its certificate no longer passes the policy", "id", s.ID, "user", s.User, "reason", reason)
+			if err := g.endSession(ctx, s, reason); err != nil {
+				g.log.Error("ending session", "id", s.ID, "err", err)
+			}
+		}
+	}
 }
 
 // loadTrust loads the roots and revocations from the store into the policy.

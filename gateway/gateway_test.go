@@ -334,3 +334,51 @@ func TestUnixSocketIsPrivateAndStaleOneReplaced(t *testing.T) {
 	}
 	ln2.Close()
 }
+
+// TestRevocationEndsLiveSessions: revoking a certificate, or removing the root it chains to,
+// ends the sessions that authenticated with it at once; other sessions stay.
+func TestRevocationEndsLiveSessions(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGateway(t, testConfig(t))
+	ca := mustRoot(t, "P2SRoot")
+	other := mustRoot(t, "Other")
+	for _, r := range []struct {
+		name string
+		ca   *pki.CA
+	}{{"P2SRoot", ca}, {"Other", other}} {
+		if _, err := g.AddRootCert(ctx, api.AddRootCertRequest{Name: r.name, PublicCertData: b64(r.ca.Cert)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closed := map[string]string{}
+	add := func(user string, issuer *pki.CA) *session.Session {
+		cert := mustClient(t, issuer, user)
+		s := &session.Session{ID: session.NewID(session.IKEv2), User: user, Protocol: session.IKEv2, StartedAt: time.Now(),
+			Certificates: []*x509.Certificate{cert}}
+		s.Close = func(reason string) { closed[user] = reason }
+		if err := g.Sessions().Add(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	alice := add("alice", ca)
+	add("bob", ca)
+	add("carol", other)
+
+	tp := pki.ThumbprintsOf(alice.Certificates[0].Raw)
+	if _, err := g.AddRevokedCert(ctx, api.AddRevokedCertRequest{Name: "alice-laptop", Thumbprint: tp.SHA1}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(closed["alice"], "revoked") || closed["bob"] != "" || closed["carol"] != "" {
+		t.Fatalf("after revoking alice: closed %v", closed)
+	}
+	if err := g.RemoveRootCert(ctx, "Other"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(closed["carol"], "not trusted") || closed["bob"] != "" {
+		t.Fatalf("after removing carol's root: closed %v", closed)
+	}
+	if g.Sessions().Count("") != 1 || g.Sessions().List()[0].User != "bob" {
+		t.Fatalf("sessions left: %v", g.Sessions().List())
+	}
+}

@@ -199,7 +199,8 @@ func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 			in, out := t.Stats()
 			return session.Traffic{IngressBytes: in.Bytes, IngressPackets: in.Packets, EgressBytes: out.Bytes, EgressPackets: out.Packets}
 		},
-		Close: func(reason string) { v.srv.Disconnect(t, reason) },
+		Close:        func(reason string) { v.srv.Disconnect(t, reason) },
+		Certificates: sa.PeerCerts,
 	}
 	if err := v.plane.Attach(t.Addr(), t); err != nil {
 		return err

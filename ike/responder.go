@@ -155,6 +155,7 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 		return nil, EventNone, err
 	}
 	sa.state, sa.Peer, sa.Lease, sa.Child, sa.Established = StateEstablished, name, lease, child.sa, sa.now()
+	sa.PeerCerts = append([]*x509.Certificate{leaf}, inter...)
 	return resp, EventEstablished, nil
 }
 

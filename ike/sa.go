@@ -13,6 +13,7 @@ package ike
 import (
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/x509"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -109,6 +110,9 @@ type SA struct {
 	Child *ChildSA
 	// Established is when the SA came up.
 	Established time.Time
+	// PeerCerts are the certificates the peer authenticated with, its own first: the gateway
+	// checks them again when a revocation or a root removal may have made them invalid.
+	PeerCerts []*x509.Certificate
 	// Err is why the SA failed, for the log.
 	Err error
 

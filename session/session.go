@@ -9,6 +9,7 @@ package session
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -73,6 +74,11 @@ type Session struct {
 	VPNAddr    netip.Addr
 	StartedAt  time.Time
 	Counters   Counters
+
+	// Certificates are the client's certificate and the intermediates it sent, when it
+	// authenticated with one; the gateway ends the session when they stop passing the policy
+	// (a revocation, a removed root).
+	Certificates []*x509.Certificate
 
 	// Stats, if set, reports the traffic counters instead of Counters: a protocol that keeps
 	// its own (ESP SAs do) need not count twice.
