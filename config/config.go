@@ -6,7 +6,10 @@
 // package gateway builds the running system from a validated Config.
 package config
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // DefaultPath is where p2sgw serve looks for its configuration.
 const DefaultPath = "/etc/p2sgw/gateway.yaml"
@@ -78,6 +81,8 @@ type Config struct {
 	LegacyWindowsProposals bool `yaml:"legacy_windows_proposals"`
 	// ClientToClient lets clients reach each other's addresses (off: they reach only the VNet).
 	ClientToClient bool `yaml:"client_to_client"`
+	// IKE tunes IKEv2 timers.
+	IKE IKE `yaml:"ike"`
 	// TUN is the name of the data plane's TUN device, which holds each pool's gateway address.
 	TUN string `yaml:"tun,omitempty"`
 	// RADIUS is required when AuthTypes has radius.
@@ -140,6 +145,29 @@ type Admin struct {
 	TLSKey         string `yaml:"tls_key,omitempty"`
 	// ClientCA is the CA whose client certificates may use the TCP listener.
 	ClientCA string `yaml:"client_ca,omitempty"`
+}
+
+// IKE holds the IKEv2 timers, as Go durations ("30s", "2m").
+type IKE struct {
+	// DPDInterval is how long a client may be silent (no IKE, no ESP) before the gateway
+	// checks it is alive (dead peer detection).
+	DPDInterval string `yaml:"dpd_interval"`
+	// DeadPeerTimeout is how long the gateway retransmits a request (a liveness check) without
+	// an answer before it removes the client and frees its address.
+	DeadPeerTimeout string `yaml:"dead_peer_timeout"`
+}
+
+// Default IKE timers.
+const (
+	DefaultDPDInterval     = "30s"
+	DefaultDeadPeerTimeout = "2m"
+)
+
+// DPD returns the parsed timers; Validate has checked them.
+func (k IKE) DPD() (interval, timeout time.Duration) {
+	interval, _ = time.ParseDuration(k.DPDInterval)
+	timeout, _ = time.ParseDuration(k.DeadPeerTimeout)
+	return interval, timeout
 }
 
 // Log configures logging.

@@ -86,6 +86,12 @@ func (c *Config) ApplyDefaults() {
 	if c.TUN == "" {
 		c.TUN = DefaultTUN
 	}
+	if c.IKE.DPDInterval == "" {
+		c.IKE.DPDInterval = DefaultDPDInterval
+	}
+	if c.IKE.DeadPeerTimeout == "" {
+		c.IKE.DeadPeerTimeout = DefaultDeadPeerTimeout
+	}
 	if len(c.TunnelTypes) == 0 {
 		if strings.EqualFold(c.SKU, "Basic") {
 			c.TunnelTypes = []string{TunnelSSTP}

@@ -75,6 +75,7 @@ func (c *Config) check() *checker {
 	v.authTypes()
 	v.radius()
 	v.listen()
+	v.ikeTimers()
 	v.stateAndAdmin()
 	v.log()
 	return v
@@ -215,5 +216,24 @@ func (v *checker) log() {
 	}
 	if l := v.c.Log.Level; !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(l)) {
 		v.errorf("log.level", "unknown level %q (want debug, info, warn or error)", l)
+	}
+}
+
+// ikeTimers checks the IKEv2 timers: durations, within sane bounds.
+func (v *checker) ikeTimers() {
+	check := func(field, s string, min, max time.Duration) time.Duration {
+		d, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			v.errorf(field, "%q is not a duration; write e.g. 30s or 2m", s)
+		case d < min || d > max:
+			v.errorf(field, "%s is out of range; use %s to %s", d, min, max)
+		}
+		return d
+	}
+	iv := check("ike.dpd_interval", v.c.IKE.DPDInterval, time.Second, time.Hour)
+	to := check("ike.dead_peer_timeout", v.c.IKE.DeadPeerTimeout, 2*time.Second, time.Hour)
+	if iv > 0 && to > 0 && to < 2*time.Second {
+		v.errorf("ike.dead_peer_timeout", "%s leaves no time for a retransmission", to)
 	}
 }

@@ -423,3 +423,41 @@ func TestIKEv2LiveRevocation(t *testing.T) {
 		t.Errorf("the gateway did not log why it ended the sessions:\n%s", g.proc.Output())
 	}
 }
+
+// TestIKEv2DeadPeer: a client that vanishes (charon killed, so no Delete) is detected by the
+// liveness checks and removed, and its address freed, after the dead peer timeout.
+func TestIKEv2DeadPeer(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp, "dpd_interval: 30s", "dpd_interval: 1s", "dead_peer_timeout: 2m", "dead_peer_timeout: 3s")
+	c, _ := g.client(t, 0, "alice@example.com", g.issueClient(t, "alice@example.com", "ecdsa-p256"))
+	if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("connect: %v\n%s", err, out)
+	}
+	if n := len(g.connections(t)); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
+	}
+	if err := c.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for len(g.connections(t)) != 0 {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("the vanished client is still listed after 30s:\n%s", g.proc.Output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("vanished client removed %v after it was killed (dpd_interval 1s, dead_peer_timeout 3s)", time.Since(start).Round(100*time.Millisecond))
+	var st struct {
+		Pools []struct {
+			InUse int `json:"in_use"`
+		} `json:"pools"`
+	}
+	json.Unmarshal([]byte(ok(t, "status", "--json", "--socket", g.socket).stdout), &st)
+	if st.Pools[0].InUse != 0 {
+		t.Errorf("the vanished client's address is still leased: %+v", st.Pools)
+	}
+	if !strings.Contains(g.proc.Output(), "no answer to the liveness check") {
+		t.Errorf("the gateway did not log why it removed the client:\n%s", g.proc.Output())
+	}
+}

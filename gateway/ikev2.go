@@ -75,7 +75,7 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config) (done <-ch
 		Ended:       v.ended,
 		Released:    v.released,
 		Deliver:     plane.Deliver,
-	}, log)
+	}, timers(cfg), log)
 
 	g.lnMu.Lock()
 	g.listeners = append(g.listeners,
@@ -225,4 +225,9 @@ func (v *ikev2) ended(sa *ike.SA, t *ike.Tunnel, reason string) {
 	v.spiMu.Unlock()
 	dur := v.g.now().Sub(sa.Established).Round(time.Second)
 	v.g.log.Info("client disconnected", "id", sa.Lease.Session, "user", sa.Peer, "reason", reason, "duration", dur)
+}
+
+func timers(cfg *config.Config) ike.Timers {
+	iv, to := cfg.IKE.DPD()
+	return ike.Timers{DPDInterval: iv, DeadPeerTimeout: to}
 }

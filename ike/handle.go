@@ -102,6 +102,7 @@ func (sa *SA) handleResponse(datagram []byte, h message.Header) ([]byte, Event, 
 	if err != nil {
 		return nil, EventNone, err
 	}
+	sa.awaiting = false
 	switch {
 	case sa.initiator && sa.state == StateAuthWait && h.Exchange == message.ExchangeIKEAuth:
 		return sa.handleAuthResponse(ps)
@@ -138,6 +139,7 @@ func (sa *SA) request(ex message.ExchangeType, ps []message.Payload) ([]byte, er
 		return nil, err
 	}
 	sa.nextOwnID++
+	sa.awaiting = true
 	return req, nil
 }
 

@@ -98,6 +98,7 @@ type SA struct {
 	peerHashes []message.HashAlgorithm
 
 	nextOwnID  uint32 // message ID of our next request
+	awaiting   bool   // our last request has no answer yet
 	nextPeerID uint32 // message ID the peer's next request must have
 	lastResp   []byte // our response to the peer's last request, sent again on a retransmit
 
@@ -124,6 +125,9 @@ type SA struct {
 	local    netip.AddrPort
 	remote   netip.AddrPort
 }
+
+// Awaiting reports whether our last request (a liveness check, a Delete) is unanswered.
+func (sa *SA) Awaiting() bool { return sa.awaiting }
 
 // State returns the SA's state.
 func (sa *SA) State() State { return sa.state }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/p2sgw/p2sgw/esp"
@@ -29,6 +30,8 @@ type Tunnel struct {
 	in   *esp.Inbound
 	out  *esp.Outbound
 	addr netip.Addr // the client's VPN address
+
+	lastSeen atomic.Int64 // Unix nanoseconds of the last authentic packet from the client
 
 	mu     sync.Mutex // guards the fields below
 	remote netip.AddrPort
@@ -87,13 +90,24 @@ type Hooks struct {
 	Deliver func(from netip.Addr, bufs [][]byte, offset int) int
 }
 
+// Timers are the server's liveness timers.
+type Timers struct {
+	// DPDInterval is how long a client may be silent before the server asks it whether it is
+	// alive (an empty INFORMATIONAL request); 0 turns dead peer detection off.
+	DPDInterval time.Duration
+	// DeadPeerTimeout is how long the server retransmits that request (after 1 s, 2 s, 4 s, …)
+	// before it gives the client up and ends its session.
+	DeadPeerTimeout time.Duration
+}
+
 // Server runs the IKEv2 responder and the ESP data path on two sockets.
 type Server struct {
-	cfg   *ResponderConfig
-	ike   netio.Conn // UDP 500
-	natt  netio.Conn // UDP 4500
-	hooks Hooks
-	log   *slog.Logger
+	timers Timers
+	cfg    *ResponderConfig
+	ike    netio.Conn // UDP 500
+	natt   netio.Conn // UDP 4500
+	hooks  Hooks
+	log    *slog.Logger
 
 	mu       sync.RWMutex // guards the maps
 	byRSPI   map[uint64]*handle
@@ -132,9 +146,9 @@ const (
 )
 
 // NewServer returns a server answering on ike (UDP 500) and natt (UDP 4500).
-func NewServer(cfg *ResponderConfig, ikeConn, natt netio.Conn, hooks Hooks, log *slog.Logger) *Server {
+func NewServer(cfg *ResponderConfig, ikeConn, natt netio.Conn, hooks Hooks, timers Timers, log *slog.Logger) *Server {
 	return &Server{
-		cfg: cfg, ike: ikeConn, natt: natt, hooks: hooks, log: log,
+		cfg: cfg, ike: ikeConn, natt: natt, hooks: hooks, log: log, timers: timers,
 		byRSPI:   make(map[uint64]*handle),
 		halfOpen: make(map[halfOpenKey]*handle),
 		tunnels:  make(map[uint32]*Tunnel),
@@ -202,6 +216,7 @@ func (s *Server) readLoop(c netio.Conn, natt bool) error {
 		}
 		inner = inner[:0]
 		var from *Tunnel
+		now := time.Now().UnixNano()
 		for i := 0; i < n; i++ {
 			p := &pkts[i]
 			if !natt {
@@ -223,6 +238,7 @@ func (s *Server) readLoop(c netio.Conn, natt bool) error {
 					continue
 				}
 				t.follow(p.Remote, p.Local)
+				t.lastSeen.Store(now)
 				// Packets of one client in a row go to the data plane as one batch.
 				if from != nil && from != t {
 					s.deliver(from, inner)
@@ -310,17 +326,28 @@ func (s *Server) newHandle(key halfOpenKey) *handle {
 	return h
 }
 
-// run is one SA's goroutine: it owns h.sa.
+// run is one SA's goroutine: it owns h.sa. Besides the SA's messages it runs the SA's timers:
+// the half-open timeout, and dead peer detection with the retransmission of our liveness
+// check.
 func (s *Server) run(h *handle) {
 	defer s.wg.Done()
 	defer s.forget(h)
-	timeout := time.NewTimer(halfOpenTimeout)
-	defer timeout.Stop()
+	halfOpen := time.NewTimer(halfOpenTimeout)
+	defer halfOpen.Stop()
+	var dpdC <-chan time.Time
+	if s.timers.DPDInterval > 0 {
+		check := time.NewTicker(max(s.timers.DPDInterval/4, 250*time.Millisecond))
+		defer check.Stop()
+		dpdC = check.C
+	}
 	var lastReq datagram
+	var lastIKE time.Time
+	live := newLiveness(s.timers)
+	defer live.stop()
 	for {
 		select {
 		case d := <-h.mailbox:
-			lastReq = d
+			lastReq, lastIKE = d, time.Now()
 			if h.sa == nil {
 				if !s.respond(h, d) {
 					return
@@ -339,18 +366,105 @@ func (s *Server) run(h *handle) {
 			if err != nil {
 				s.log.Debug("IKE message dropped or refused", "spi_r", fmt.Sprintf("%016x", h.sa.spiR), "remote", d.remote, "err", err)
 			}
+			if !h.sa.Awaiting() {
+				live.answered()
+			}
 			if done := s.event(h, ev, d, err); done {
 				return
 			}
 		case reason := <-h.control:
 			s.disconnect(h, lastReq, reason)
 			return
-		case <-timeout.C:
+		case <-halfOpen.C:
 			if h.sa == nil || h.sa.State() != StateEstablished {
 				s.log.Info("IKE SA dropped: the client did not finish the handshake", "remote", lastReq.remote)
 				return
 			}
+		case <-dpdC:
+			if h.tunnel == nil || live.waiting() || h.sa.State() != StateEstablished {
+				continue
+			}
+			seen := max(lastIKE.UnixNano(), h.tunnel.lastSeen.Load())
+			if time.Since(time.Unix(0, seen)) < s.timers.DPDInterval {
+				continue
+			}
+			req, err := h.sa.Liveness()
+			if err != nil {
+				continue
+			}
+			d := datagram{remote: h.tunnel.Remote(), local: h.tunnel.local, natt: true}
+			s.send(d, req)
+			live.sent(req, d)
+		case <-live.retransmit():
+			if !h.sa.Awaiting() {
+				live.answered()
+				continue
+			}
+			if live.expired() {
+				s.log.Info("client gone: no answer to the liveness check", "peer", h.sa.Peer, "remote", h.tunnel.Remote(), "waited", s.timers.DeadPeerTimeout)
+				s.end(h, "dead peer: no answer for "+s.timers.DeadPeerTimeout.String())
+				return
+			}
+			s.send(live.dst, live.req)
+			live.again()
 		}
+	}
+}
+
+// liveness is an SA's outstanding liveness check and its retransmission schedule.
+type liveness struct {
+	timers Timers
+	req    []byte
+	dst    datagram
+	since  time.Time
+	wait   time.Duration
+	timer  *time.Timer
+}
+
+func newLiveness(t Timers) *liveness { return &liveness{timers: t} }
+
+func (l *liveness) waiting() bool { return l.req != nil }
+
+func (l *liveness) sent(req []byte, d datagram) {
+	l.req, l.dst, l.since, l.wait = req, d, time.Now(), time.Second
+	l.arm()
+}
+
+func (l *liveness) again() {
+	l.wait = min(2*l.wait, 16*time.Second)
+	l.arm()
+}
+
+func (l *liveness) arm() {
+	wait := min(l.wait, time.Until(l.since.Add(l.timers.DeadPeerTimeout)))
+	if l.timer == nil {
+		l.timer = time.NewTimer(max(wait, 0))
+		return
+	}
+	l.timer.Reset(max(wait, 0))
+}
+
+func (l *liveness) expired() bool { return time.Since(l.since) >= l.timers.DeadPeerTimeout }
+
+func (l *liveness) answered() {
+	l.req = nil
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+}
+
+// retransmit is the channel that fires when the check is due again; nil (never) when none
+// is outstanding.
+func (l *liveness) retransmit() <-chan time.Time {
+	if l.req == nil || l.timer == nil {
+		return nil
+	}
+	return l.timer.C
+}
+
+func (l *liveness) stop() {
+	if l.timer != nil {
+		l.timer.Stop()
 	}
 }
 

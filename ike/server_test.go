@@ -52,7 +52,7 @@ func TestServerOverLoopback(t *testing.T) {
 			return len(bufs)
 		},
 	}
-	srv := NewServer(w.responderConfig(), ikeConn, natt, hooks, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := NewServer(w.responderConfig(), ikeConn, natt, hooks, Timers{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()

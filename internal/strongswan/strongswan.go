@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/p2sgw/p2sgw/internal/testnet"
@@ -248,6 +249,12 @@ func (c *Client) Initiate(ctx context.Context, name string) (string, error) {
 // Terminate ends the IKE SA of the connection.
 func (c *Client) Terminate(ctx context.Context, name string) (string, error) {
 	return c.swanctl(ctx, "--terminate", "--ike", name, "--timeout", "10")
+}
+
+// Kill ends charon with SIGKILL, as a crash or a lost network would: it tells the gateway
+// nothing.
+func (c *Client) Kill() error {
+	return c.proc.Cmd.Process.Signal(syscall.SIGKILL)
 }
 
 // ListSAs returns swanctl --list-sas.
