@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -147,6 +146,31 @@ func (g *ikeGateway) client(t *testing.T, i int, name string, cert *pki.Cert, re
 	return c, conn
 }
 
+// poolInUse is the first pool's in_use from p2sgw status --json.
+func (g *ikeGateway) poolInUse(t *testing.T) int {
+	t.Helper()
+	st := decodeJSON[struct {
+		Pools []struct {
+			InUse int `json:"in_use"`
+		} `json:"pools"`
+	}](t, ok(t, "status", "--json", "--socket", g.socket))
+	if len(st.Pools) == 0 {
+		t.Fatal("status lists no pool")
+	}
+	return st.Pools[0].InUse
+}
+
+// dumpNetwork logs the links, addresses and routes of the namespaces, for a failed test.
+func dumpNetwork(t *testing.T, nss ...*testnet.Namespace) {
+	t.Helper()
+	for _, ns := range nss {
+		for _, cmd := range [][]string{{"ip", "-s", "link"}, {"ip", "addr"}, {"ip", "route", "show", "table", "all"}} {
+			out, _ := ns.Run(t, context.Background(), cmd[0], cmd[1:]...)
+			t.Logf("%s: %v\n%s", ns.Name, cmd, out)
+		}
+	}
+}
+
 type connJSON struct {
 	ID            string `json:"id"`
 	User          string `json:"user"`
@@ -215,12 +239,7 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 		cl := tp.Clients[0].HTTPClient(20 * time.Second)
 		resp, err := cl.Get(fmt.Sprintf("http://%s:8080/blob", testnet.VNetHostAddr))
 		if err != nil {
-			for _, ns := range []*testnet.Namespace{tp.Gateway, tp.Clients[0], tp.VNet} {
-				for _, cmd := range [][]string{{"ip", "-s", "link"}, {"ip", "route", "show", "table", "all"}, {"ip", "addr"}} {
-					out, _ := ns.Run(t, context.Background(), cmd[0], cmd[1:]...)
-					t.Logf("%s: %v\n%s", ns.Name, cmd, out)
-				}
-			}
+			dumpNetwork(t, tp.Gateway, tp.Clients[0], tp.VNet)
 			t.Fatalf("GET through the tunnel: %v\ngateway log:\n%s\nclient log:\n%s", err, g.proc.Output(), clients[0].Log())
 		}
 		defer resp.Body.Close()
@@ -271,13 +290,8 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 				}
 			}
 		}
-		var st struct {
-			Pools []struct {
-				InUse int `json:"in_use"`
-			} `json:"pools"`
-		}
-		if err := json.Unmarshal([]byte(ok(t, "status", "--json", "--socket", g.socket).stdout), &st); err != nil || st.Pools[0].InUse != 2 {
-			t.Errorf("pool in use = %+v, %v; want 2", st.Pools, err)
+		if n := g.poolInUse(t); n != 2 {
+			t.Errorf("pool in use = %d, want 2", n)
 		}
 	})
 
@@ -343,14 +357,8 @@ func TestIKEv2Refusals(t *testing.T) {
 			if !strings.Contains(g.proc.Output(), tc.logged) {
 				t.Errorf("gateway log lacks %q:\n%s", tc.logged, g.proc.Output())
 			}
-			var st struct {
-				Pools []struct {
-					InUse int `json:"in_use"`
-				} `json:"pools"`
-			}
-			json.Unmarshal([]byte(ok(t, "status", "--json", "--socket", g.socket).stdout), &st)
-			if st.Pools[0].InUse != 0 {
-				t.Errorf("a refused client holds an address: %+v", st.Pools)
+			if n := g.poolInUse(t); n != 0 {
+				t.Errorf("a refused client holds an address (%d in use)", n)
 			}
 		})
 	}
@@ -448,14 +456,8 @@ func TestIKEv2DeadPeer(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("vanished client removed %v after it was killed (dpd_interval 1s, dead_peer_timeout 3s)", time.Since(start).Round(100*time.Millisecond))
-	var st struct {
-		Pools []struct {
-			InUse int `json:"in_use"`
-		} `json:"pools"`
-	}
-	json.Unmarshal([]byte(ok(t, "status", "--json", "--socket", g.socket).stdout), &st)
-	if st.Pools[0].InUse != 0 {
-		t.Errorf("the vanished client's address is still leased: %+v", st.Pools)
+	if n := g.poolInUse(t); n != 0 {
+		t.Errorf("the vanished client's address is still leased (%d in use)", n)
 	}
 	if !strings.Contains(g.proc.Output(), "no answer to the liveness check") {
 		t.Errorf("the gateway did not log why it removed the client:\n%s", g.proc.Output())
