@@ -123,6 +123,12 @@ func waitSocket(t *testing.T, path string, p *testnet.Process) {
 // VNet if none).
 func (g *ikeGateway) client(t *testing.T, i int, name string, cert *pki.Cert, remoteTS ...netip.Prefix) (*strongswan.Client, strongswan.Conn) {
 	t.Helper()
+	return g.clientWith(t, i, name, cert, func(*strongswan.Conn) {}, remoteTS...)
+}
+
+// clientWith is client with a change to the connection before it is loaded.
+func (g *ikeGateway) clientWith(t *testing.T, i int, name string, cert *pki.Cert, change func(*strongswan.Conn), remoteTS ...netip.Prefix) (*strongswan.Client, strongswan.Conn) {
+	t.Helper()
 	key, err := cert.KeyPEM()
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +146,7 @@ func (g *ikeGateway) client(t *testing.T, i int, name string, cert *pki.Cert, re
 	if len(conn.RemoteTS) == 0 {
 		conn.RemoteTS = []netip.Prefix{testnet.VNetPrefix}
 	}
+	change(&conn)
 	if err := c.Load(context.Background(), conn); err != nil {
 		t.Fatalf("load strongSwan config: %v\n%s", err, c.Log())
 	}
@@ -462,4 +469,50 @@ func TestIKEv2DeadPeer(t *testing.T) {
 	if !strings.Contains(g.proc.Output(), "no answer to the liveness check") {
 		t.Errorf("the gateway did not log why it removed the client:\n%s", g.proc.Output())
 	}
+}
+
+// TestIKEv2ChildRekey: strongSwan rekeys its CHILD SA every few seconds (with and without PFS)
+// while pinging the VNet; the gateway installs each new CHILD SA and retires the old one, and
+// the pings keep getting answers.
+func TestIKEv2ChildRekey(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	for _, esp := range []string{"aes256gcm16", "aes256gcm16-ecp256"} {
+		t.Run(esp, func(t *testing.T) {
+			tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+			g := startIKEGateway(t, tp)
+			c, _ := g.clientWith(t, 0, "alice@example.com", g.issueClient(t, "alice@example.com", "ecdsa-p256"), func(conn *strongswan.Conn) {
+				conn.RekeyTime = "3s"
+				conn.ESPProposals = esp
+			})
+			if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+				t.Fatalf("connect: %v\n%s", err, out)
+			}
+			before := virtualIP(t, c)
+			out, err := tp.Clients[0].Run(t, context.Background(), "ping", "-c", "16", "-i", "0.5", "-W", "2", testnet.VNetHostAddr.String())
+			if err != nil {
+				t.Fatalf("ping across rekeys: %v\n%s\ngateway log:\n%s", err, out, g.proc.Output())
+			}
+			t.Logf("ping across rekeys: %s", lastLines(out, 2))
+			if !strings.Contains(out, " 0% packet loss") {
+				t.Errorf("packets lost across rekeys: %s", lastLines(out, 2))
+			}
+			if n := strings.Count(g.proc.Output(), "CHILD SA rekeyed"); n < 2 {
+				t.Fatalf("the gateway rekeyed %d times in 8 s with rekey_time 3s:\n%s\nclient:\n%s", n, g.proc.Output(), c.Log())
+			}
+			if after := virtualIP(t, c); after != before {
+				t.Fatalf("address changed across rekeys: %s → %s", before, after)
+			}
+			if conns := g.connections(t); len(conns) != 1 || conns[0].IngressBytes == 0 {
+				t.Fatalf("connections after rekeys: %+v", conns)
+			}
+		})
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " / ")
 }

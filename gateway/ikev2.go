@@ -75,6 +75,7 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config) (done <-ch
 		Ended:       v.ended,
 		Released:    v.released,
 		Deliver:     plane.Deliver,
+		FreeSPI:     v.freeSPI,
 	}, timers(cfg), log)
 
 	g.lnMu.Lock()
@@ -185,6 +186,12 @@ func (v *ikev2) allocateSPI() (uint32, error) {
 	}
 }
 
+func (v *ikev2) freeSPI(spi uint32) {
+	v.spiMu.Lock()
+	delete(v.spis, spi)
+	v.spiMu.Unlock()
+}
+
 // established registers the session and attaches its tunnel to the data plane.
 func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 	s := &session.Session{
@@ -220,9 +227,7 @@ func (v *ikev2) ended(sa *ike.SA, t *ike.Tunnel, reason string) {
 	v.plane.Detach(t.Addr(), t)
 	v.g.sessions.Remove(ctx, sa.Lease.Session)
 	v.g.Pools().Release(ctx, t.Addr(), sa.Lease.Session)
-	v.spiMu.Lock()
-	delete(v.spis, sa.Child.InSPI)
-	v.spiMu.Unlock()
+	v.freeSPI(sa.Child.InSPI)
 	dur := v.g.now().Sub(sa.Established).Round(time.Second)
 	v.g.log.Info("client disconnected", "id", sa.Lease.Session, "user", sa.Peer, "reason", reason, "duration", dur)
 }

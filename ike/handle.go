@@ -54,8 +54,9 @@ func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, e
 		return nil, EventNone, fmt.Errorf("%w: %s before IKE_AUTH", ErrUnexpected, h.Exchange)
 	case h.Exchange == message.ExchangeInformational:
 		resp, ev, err = sa.handleInformational(h, ps)
+	case h.Exchange == message.ExchangeCreateChildSA && !sa.initiator:
+		resp, ev, err = sa.handleCreateChild(h, ps)
 	case h.Exchange == message.ExchangeCreateChildSA:
-		// Rekeying comes later; until then the client keeps its SAs to their hard lifetime.
 		resp, err = sa.seal(sa.header(h.Exchange, true, h.MessageID), []message.Payload{&message.Notify{NotifyType: message.NotifyNoAdditionalSAs}})
 	default:
 		return nil, EventNone, fmt.Errorf("%w: %s request", ErrUnexpected, h.Exchange)
@@ -78,9 +79,16 @@ func (sa *SA) handleInformational(h message.Header, ps message.Payloads) ([]byte
 			sa.state = StateDeleted
 			ev = EventDeleted
 		case message.ProtocolESP:
-			if sa.Child != nil && containsSPI(d.SPIs, sa.Child.OutSPI) {
-				out = append(out, &message.Delete{Protocol: message.ProtocolESP, SPIs: []uint32{sa.Child.InSPI}})
+			switch {
+			case sa.OldChild != nil && containsSPI(d.SPIs, sa.OldChild.OutSPI):
+				// The end of a rekey: the peer retires the old CHILD SA.
+				out = append(out, &message.Delete{Protocol: message.ProtocolESP, SPIs: []uint32{sa.OldChild.InSPI}})
 				if ev == EventNone {
+					ev = EventOldChildDeleted
+				}
+			case sa.Child != nil && containsSPI(d.SPIs, sa.Child.OutSPI):
+				out = append(out, &message.Delete{Protocol: message.ProtocolESP, SPIs: []uint32{sa.Child.InSPI}})
+				if ev == EventNone || ev == EventOldChildDeleted {
 					ev = EventChildDeleted
 				}
 			}
@@ -109,6 +117,8 @@ func (sa *SA) handleResponse(datagram []byte, h message.Header) ([]byte, Event, 
 	case sa.state == StateDeleting:
 		sa.state = StateDeleted
 		return nil, EventDeleted, nil
+	case h.Exchange == message.ExchangeCreateChildSA && sa.pendingRekey != nil:
+		return sa.handleRekeyResponse(ps)
 	}
 	return nil, EventNone, nil
 }

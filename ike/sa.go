@@ -51,14 +51,16 @@ type Event int
 
 // Events.
 const (
-	EventNone         Event = iota // nothing the caller must act on
-	EventEstablished               // the IKE SA and its CHILD SA are up: install the ESP SAs
-	EventDeleted                   // the IKE SA ended (Delete either way); remove it
-	EventChildDeleted              // the peer deleted the CHILD SA; the IKE SA stays
-	EventFailed                    // the handshake failed; send the response, then abandon the SA
+	EventNone            Event = iota // nothing the caller must act on
+	EventEstablished                  // the IKE SA and its CHILD SA are up: install the ESP SAs
+	EventDeleted                      // the IKE SA ended (Delete either way); remove it
+	EventChildDeleted                 // the peer deleted the CHILD SA; the IKE SA stays
+	EventFailed                       // the handshake failed; send the response, then abandon the SA
+	EventChildRekeyed                 // a CHILD SA rekey was answered: install Rekeyed, keep the old inbound SA
+	EventOldChildDeleted              // the peer deleted the CHILD SA a rekey replaced: remove its inbound SA
 )
 
-var eventNames = [...]string{"none", "established", "deleted", "child_deleted", "failed"}
+var eventNames = [...]string{"none", "established", "deleted", "child_deleted", "failed", "child_rekeyed", "old_child_deleted"}
 
 func (e Event) String() string {
 	if e < 0 || int(e) >= len(eventNames) {
@@ -109,6 +111,9 @@ type SA struct {
 	Lease *Lease
 	// Child is the CHILD SA, set once established.
 	Child *ChildSA
+	// Rekeyed is the CHILD SA a rekey just created, until InstallRekeyed; OldChild is the one it
+	// replaces, until the peer deletes it.
+	Rekeyed, OldChild *ChildSA
 	// Established is when the SA came up.
 	Established time.Time
 	// PeerCerts are the certificates the peer authenticated with, its own first: the gateway
@@ -124,6 +129,8 @@ type SA struct {
 	idi      *message.IDi
 	local    netip.AddrPort
 	remote   netip.AddrPort
+
+	pendingRekey *pendingRekey // our CHILD SA rekey request, until its answer
 }
 
 // Awaiting reports whether our last request (a liveness check, a Delete) is unanswered.

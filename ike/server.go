@@ -27,16 +27,24 @@ import (
 // Tunnel is one client's ESP in UDP: what the data plane sends through and the hooks see.
 type Tunnel struct {
 	srv  *Server
-	in   *esp.Inbound
-	out  *esp.Outbound
 	addr netip.Addr // the client's VPN address
 
 	lastSeen atomic.Int64 // Unix nanoseconds of the last authentic packet from the client
 
-	mu     sync.Mutex // guards the fields below
-	remote netip.AddrPort
-	local  netip.AddrPort
-	pkts   []netio.Packet // scratch for Send, reused under mu
+	mu      sync.Mutex    // guards the fields below
+	in      *esp.Inbound  // the current CHILD SA's inbound SA
+	out     *esp.Outbound // the current CHILD SA's outbound SA: Send seals with it
+	retired struct{ in, out esp.Stats }
+	remote  netip.AddrPort
+	local   netip.AddrPort
+	pkts    []netio.Packet // scratch for Send, reused under mu
+}
+
+// inboundSA is an inbound ESP SA and the tunnel it belongs to. During a rekey a tunnel has
+// two: the old one until the client deletes it, and the new one.
+type inboundSA struct {
+	t  *Tunnel
+	in *esp.Inbound
 }
 
 // Addr returns the client's VPN address.
@@ -49,8 +57,17 @@ func (t *Tunnel) Remote() netip.AddrPort {
 	return t.remote
 }
 
-// Stats returns the counters of the inbound and outbound ESP SAs.
-func (t *Tunnel) Stats() (in, out esp.Stats) { return t.in.Stats(), t.out.Stats() }
+// Stats returns the traffic counters of the tunnel's ESP SAs, rekeyed ones included.
+func (t *Tunnel) Stats() (in, out esp.Stats) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	in, out = t.in.Stats(), t.out.Stats()
+	in.Packets += t.retired.in.Packets
+	in.Bytes += t.retired.in.Bytes
+	out.Packets += t.retired.out.Packets
+	out.Bytes += t.retired.out.Bytes
+	return in, out
+}
 
 // Send seals each packet bufs[i][offset:] in place and sends the batch to the client. Each
 // buffer must have esp.Headroom before offset and esp.Tailroom capacity after its end (the
@@ -88,6 +105,8 @@ type Hooks struct {
 	Released func(l *Lease)
 	// Deliver takes decrypted packets from a client (the data plane's Deliver).
 	Deliver func(from netip.Addr, bufs [][]byte, offset int) int
+	// FreeSPI gives back an inbound SPI that AllocateSPI handed out, once its SA is gone.
+	FreeSPI func(spi uint32)
 }
 
 // Timers are the server's liveness timers.
@@ -112,7 +131,7 @@ type Server struct {
 	mu       sync.RWMutex // guards the maps
 	byRSPI   map[uint64]*handle
 	halfOpen map[halfOpenKey]*handle // IKE_SA_INIT retransmissions find their SA here
-	tunnels  map[uint32]*Tunnel      // by inbound ESP SPI
+	tunnels  map[uint32]inboundSA    // by inbound ESP SPI
 
 	wg sync.WaitGroup
 }
@@ -151,7 +170,7 @@ func NewServer(cfg *ResponderConfig, ikeConn, natt netio.Conn, hooks Hooks, time
 		cfg: cfg, ike: ikeConn, natt: natt, hooks: hooks, log: log, timers: timers,
 		byRSPI:   make(map[uint64]*handle),
 		halfOpen: make(map[halfOpenKey]*handle),
-		tunnels:  make(map[uint32]*Tunnel),
+		tunnels:  make(map[uint32]inboundSA),
 	}
 }
 
@@ -229,11 +248,12 @@ func (s *Server) readLoop(c netio.Conn, natt bool) error {
 				s.dispatchIKE(datagram{buf: msg, remote: p.Remote, local: p.Local, natt: true})
 			case esp.KindESP:
 				spi, _ := esp.SPI(p.Buf)
-				t := s.tunnel(spi)
-				if t == nil {
+				ref, ok := s.inbound(spi)
+				if !ok {
 					continue
 				}
-				pkt, _, drop := t.in.Open(p.Buf)
+				t := ref.t
+				pkt, _, drop := ref.in.Open(p.Buf)
 				if drop != esp.DropNone {
 					continue
 				}
@@ -248,7 +268,7 @@ func (s *Server) readLoop(c netio.Conn, natt bool) error {
 				// The inner packet follows the ESP header; hand it over deliverOffset into
 				// its buffer (every transform's header is at least that long), which leaves
 				// the TUN room for its virtio header in front of it.
-				hl := t.in.Transform().HeaderLen()
+				hl := ref.in.Transform().HeaderLen()
 				inner = append(inner, p.Buf[hl-deliverOffset:hl+len(pkt)])
 			}
 		}
@@ -278,10 +298,11 @@ func (t *Tunnel) follow(remote, local netip.AddrPort) {
 	t.mu.Unlock()
 }
 
-func (s *Server) tunnel(spi uint32) *Tunnel {
+func (s *Server) inbound(spi uint32) (inboundSA, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.tunnels[spi]
+	ref, ok := s.tunnels[spi]
+	return ref, ok
 }
 
 // dispatchIKE routes an IKE message to its SA's goroutine, or starts a new SA.
@@ -511,6 +532,14 @@ func (s *Server) event(h *handle, ev Event, d datagram, err error) bool {
 	case EventDeleted:
 		s.end(h, "deleted by the client")
 		return true
+	case EventChildRekeyed:
+		if err := s.rekey(h); err != nil {
+			s.log.Error("CHILD SA rekey answered but not installed", "peer", h.sa.Peer, "err", err)
+		}
+		return false
+	case EventOldChildDeleted:
+		s.retire(h)
+		return false
 	case EventChildDeleted:
 		// A P2S client without its CHILD SA has no traffic: end the IKE SA too.
 		if del, err := h.sa.Delete(); err == nil {
@@ -545,6 +574,7 @@ func (s *Server) establish(h *handle, d datagram) error {
 		return err
 	}
 	t := &Tunnel{srv: s, in: in, out: out, addr: h.sa.Lease.Addr, remote: d.remote, local: d.local}
+	t.lastSeen.Store(time.Now().UnixNano())
 	if !d.natt {
 		// The client floats to 4500 for ESP (we told it it is behind NAT).
 		t.remote = netip.AddrPortFrom(d.remote.Addr(), 4500)
@@ -552,7 +582,7 @@ func (s *Server) establish(h *handle, d datagram) error {
 	}
 	h.tunnel = t
 	s.mu.Lock()
-	s.tunnels[inCfg.SPI] = t
+	s.tunnels[inCfg.SPI] = inboundSA{t, in}
 	delete(s.halfOpen, h.key)
 	s.mu.Unlock()
 	if s.hooks.Established != nil {
@@ -565,6 +595,60 @@ func (s *Server) establish(h *handle, d datagram) error {
 		}
 	}
 	return nil
+}
+
+// rekey installs the CHILD SA a rekey created: its inbound SA joins the old one (which the
+// client deletes soon), and the tunnel sends with its outbound SA from now on.
+func (s *Server) rekey(h *handle) error {
+	inCfg, outCfg, err := h.sa.Rekeyed.ESPConfigs()
+	if err != nil {
+		return err
+	}
+	in, err := esp.NewInbound(inCfg)
+	if err != nil {
+		return err
+	}
+	out, err := esp.NewOutbound(outCfg)
+	if err != nil {
+		return err
+	}
+	t := h.tunnel
+	s.mu.Lock()
+	s.tunnels[inCfg.SPI] = inboundSA{t, in}
+	s.mu.Unlock()
+	t.mu.Lock()
+	old := t.out.Stats()
+	t.retired.out.Packets += old.Packets
+	t.retired.out.Bytes += old.Bytes
+	t.out = out
+	t.in = in // the old inbound SA stays in s.tunnels until the client deletes it
+	t.mu.Unlock()
+	h.sa.InstallRekeyed()
+	s.log.Info("CHILD SA rekeyed", "peer", h.sa.Peer, "esp", h.sa.Child.Suite, "spi_in", fmt.Sprintf("%08x", inCfg.SPI))
+	return nil
+}
+
+// retire removes the inbound SA of the CHILD SA a rekey replaced, keeping its counts.
+func (s *Server) retire(h *handle) {
+	old := h.sa.OldChild
+	if old == nil {
+		return
+	}
+	s.mu.Lock()
+	ref, ok := s.tunnels[old.InSPI]
+	delete(s.tunnels, old.InSPI)
+	s.mu.Unlock()
+	if ok {
+		st := ref.in.Stats()
+		h.tunnel.mu.Lock()
+		h.tunnel.retired.in.Packets += st.Packets
+		h.tunnel.retired.in.Bytes += st.Bytes
+		h.tunnel.mu.Unlock()
+	}
+	h.sa.OldChild = nil
+	if s.hooks.FreeSPI != nil {
+		s.hooks.FreeSPI(old.InSPI)
+	}
 }
 
 // disconnect sends our Delete, waits a little for the answer, and ends the SA.
@@ -606,7 +690,13 @@ func (s *Server) end(h *handle, reason string) {
 	}
 	s.mu.Lock()
 	delete(s.tunnels, h.sa.Child.InSPI)
+	if h.sa.OldChild != nil {
+		delete(s.tunnels, h.sa.OldChild.InSPI)
+	}
 	s.mu.Unlock()
+	if s.hooks.FreeSPI != nil && h.sa.OldChild != nil {
+		s.hooks.FreeSPI(h.sa.OldChild.InSPI)
+	}
 	if s.hooks.Ended != nil {
 		s.hooks.Ended(h.sa, h.tunnel, reason)
 	}

@@ -53,6 +53,8 @@ type Conn struct {
 	// Proposals and ESPProposals in strongSwan syntax; empty means strongSwan's defaults.
 	Proposals    string
 	ESPProposals string
+	// RekeyTime, if set, is the CHILD SA's rekey_time (e.g. "4s"), to test rekeying.
+	RekeyTime string
 }
 
 // Client is a running charon.
@@ -224,6 +226,11 @@ func swanctlConf(c Conn) string {
 		w(4, "esp_proposals = %s", c.ESPProposals)
 	}
 	w(4, "start_action = none")
+	if c.RekeyTime != "" {
+		w(4, "rekey_time = %s", c.RekeyTime)
+		w(4, "life_time = 1h")
+		w(4, "rand_time = 0")
+	}
 	w(3, "}")
 	w(2, "}")
 	w(1, "}")
