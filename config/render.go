@@ -9,9 +9,10 @@ import (
 )
 
 const renderHeader = `gateway.yaml: the configuration of p2sgw, a Point-to-Site VPN gateway.
-Edit it, then run p2sgw reload (or send SIGHUP): listen, state_dir and admin
-need a restart of p2sgw serve. Relative paths are relative to this file's
-directory. An unknown key is an error, so a typo cannot pass unnoticed.`
+Edit it, then run p2sgw reload (or send SIGHUP); p2sgw reload lists the settings
+that need a restart of p2sgw serve (listen, state_dir, admin, tunnel_types, …).
+Relative paths are relative to this file's directory. An unknown key is an error,
+so a typo cannot pass unnoticed.`
 
 // sectionComments explain each top-level key in rendered files, one line each.
 var sectionComments = map[string]string{

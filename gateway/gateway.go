@@ -19,6 +19,7 @@ import (
 	"github.com/p2sgw/p2sgw/api"
 	"github.com/p2sgw/p2sgw/certauth"
 	"github.com/p2sgw/p2sgw/config"
+	"github.com/p2sgw/p2sgw/dataplane"
 	"github.com/p2sgw/p2sgw/pool"
 	"github.com/p2sgw/p2sgw/session"
 	"github.com/p2sgw/p2sgw/store"
@@ -66,6 +67,10 @@ type Gateway struct {
 
 	lnMu      sync.Mutex // guards listeners
 	listeners []*listener
+
+	// plane is the data plane while the IKEv2 listener runs (set once by Serve, before the
+	// admin API can reload); nil otherwise.
+	plane *dataplane.Plane
 }
 
 // New opens the state in cfg.StateDir and prepares the gateway; it starts no listener.
@@ -208,11 +213,11 @@ func (g *Gateway) apply(ctx context.Context, cfg *config.Config) ([]string, erro
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old := g.cfg
-	kept := restartOnly(old, cfg)
+	kept := restartOnly(old, cfg, g.plane != nil)
 	for _, f := range kept {
 		g.log.Warn("reload: setting changed but needs a restart of p2sgw serve; keeping the running value", "setting", f)
 	}
-	cfg.StateDir, cfg.Admin, cfg.Listen, cfg.Name, cfg.Log.Format = old.StateDir, old.Admin, old.Listen, old.Name, old.Log.Format
+	keepRestartOnly(old, cfg, g.plane != nil)
 	pools, err := buildPools(ctx, cfg, g.pools, g.st, g.now)
 	if err != nil {
 		g.log.Error("reload refused: the running configuration stays", "err", err)
@@ -220,6 +225,9 @@ func (g *Gateway) apply(ctx context.Context, cfg *config.Config) ([]string, erro
 	}
 	g.cfg, g.pools, g.loadedAt = cfg, pools, g.now()
 	g.setLogLevel(cfg)
+	if g.plane != nil {
+		g.plane.SetPolicy(planePolicy(cfg))
+	}
 	if n, max := g.rootCount(ctx), g.sku(cfg).MaxRootCerts; max > 0 && n > max {
 		g.log.Warn("more trusted roots than the SKU allows; new ones will be refused until some are removed", "roots", n, "max_root_certs", max)
 	}
@@ -256,25 +264,41 @@ func (g *Gateway) rootCount(ctx context.Context) int {
 	return len(roots)
 }
 
-// restartOnly lists the settings that differ between a and b and cannot change live.
-func restartOnly(a, b *config.Config) []string {
+// restartOnly lists the settings that differ between a and b and cannot change live. With
+// the IKEv2 listener running (tunnels), so are the ones it was built from: its sockets,
+// proposals, timers, certificate, the TUN device and the pools it holds.
+func restartOnly(a, b *config.Config, tunnels bool) []string {
 	var out []string
-	if a.Name != b.Name {
-		out = append(out, "name")
+	add := func(changed bool, name string) {
+		if changed {
+			out = append(out, name)
+		}
 	}
-	if a.StateDir != b.StateDir {
-		out = append(out, "state_dir")
-	}
-	if a.Admin != b.Admin {
-		out = append(out, "admin")
-	}
-	if a.Listen != b.Listen {
-		out = append(out, "listen")
-	}
-	if a.Log.Format != b.Log.Format {
-		out = append(out, "log.format")
+	add(a.Name != b.Name, "name")
+	add(a.StateDir != b.StateDir, "state_dir")
+	add(a.Admin != b.Admin, "admin")
+	add(a.Listen != b.Listen, "listen")
+	add(a.Log.Format != b.Log.Format, "log.format")
+	add(!slices.Equal(a.TunnelTypes, b.TunnelTypes), "tunnel_types")
+	if tunnels {
+		add(a.TUN != b.TUN, "tun")
+		add(a.IKE != b.IKE, "ike")
+		add(a.LegacyWindowsProposals != b.LegacyWindowsProposals, "legacy_windows_proposals")
+		add(a.ServerCertificate != b.ServerCertificate || a.ServerKey != b.ServerKey, "server_certificate")
+		add(!slices.Equal(a.ClientAddressPools, b.ClientAddressPools), "client_address_pools")
 	}
 	return out
+}
+
+// keepRestartOnly puts the running values of the restart-only settings into next.
+func keepRestartOnly(running, next *config.Config, tunnels bool) {
+	next.StateDir, next.Admin, next.Listen, next.Name, next.Log.Format = running.StateDir, running.Admin, running.Listen, running.Name, running.Log.Format
+	next.TunnelTypes = running.TunnelTypes
+	if tunnels {
+		next.TUN, next.IKE, next.LegacyWindowsProposals = running.TUN, running.IKE, running.LegacyWindowsProposals
+		next.ServerCertificate, next.ServerKey = running.ServerCertificate, running.ServerKey
+		next.ClientAddressPools = running.ClientAddressPools
+	}
 }
 
 // buildPools returns the pools of cfg, reusing those of old with the same prefix so their

@@ -382,3 +382,24 @@ func TestRevocationEndsLiveSessions(t *testing.T) {
 		t.Fatalf("sessions left: %v", g.Sessions().List())
 	}
 }
+
+// TestRestartOnlyWithTunnels: with the IKEv2 listener running, what it was built from cannot
+// change on reload; the VNet and client_to_client can (the data plane's policy follows).
+func TestRestartOnlyWithTunnels(t *testing.T) {
+	a := testConfig(t)
+	b := *a
+	b.TUN, b.ClientToClient = "p2sgw9", true
+	b.VNetAddressSpace = []netip.Prefix{netip.MustParsePrefix("198.20.0.0/16")}
+	b.ClientAddressPools = []netip.Prefix{netip.MustParsePrefix("100.65.0.0/24")}
+	b.IKE.DPDInterval = "5s"
+	if got := strings.Join(restartOnly(a, &b, true), ","); got != "tun,ike,client_address_pools" {
+		t.Fatalf("restart-only with tunnels = %s", got)
+	}
+	if got := restartOnly(a, &b, false); len(got) != 0 {
+		t.Fatalf("restart-only without tunnels = %v", got)
+	}
+	keepRestartOnly(a, &b, true)
+	if b.TUN != a.TUN || b.ClientAddressPools[0] != a.ClientAddressPools[0] || !b.ClientToClient || b.VNetAddressSpace[0].String() != "198.20.0.0/16" {
+		t.Fatalf("after keepRestartOnly: %+v", b)
+	}
+}

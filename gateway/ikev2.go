@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -43,8 +44,7 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config) (done <-ch
 	if err != nil {
 		return nil, err
 	}
-	policy := dataplane.Policy{Allowed: cfg.VNetAddressSpace, Pools: cfg.ClientAddressPools, ClientToClient: cfg.ClientToClient}
-	plane := dataplane.New(dev, policy, g.log.With("component", "dataplane"))
+	plane := dataplane.New(dev, planePolicy(cfg), g.log.With("component", "dataplane"))
 	ikeConn, err := netio.Listen(cfg.Listen.IKE, 64)
 	if err != nil {
 		dev.Close()
@@ -57,6 +57,9 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config) (done <-ch
 		return nil, fmt.Errorf("listen.nat_t %s: %w", cfg.Listen.NATT, err)
 	}
 	v := &ikev2{g: g, plane: plane, spis: make(map[uint32]bool)}
+	g.mu.Lock()
+	g.plane = plane
+	g.mu.Unlock()
 	ikeProps, espProps := transform.DefaultIKEProposals(), transform.DefaultESPProposals()
 	rc := &ike.ResponderConfig{
 		Identity:     id,
@@ -142,6 +145,9 @@ func (v *ikev2) caRequests() [][]byte {
 }
 
 func (v *ikev2) authenticate(leaf *x509.Certificate, inter []*x509.Certificate) (string, error) {
+	if !slices.Contains(v.g.Config().AuthTypes, config.AuthCertificate) {
+		return "", errors.New("certificate authentication is not enabled (auth_types)")
+	}
 	id, err := v.g.policy.Verify(leaf, inter, v.g.now())
 	if err != nil {
 		return "", err
@@ -235,4 +241,9 @@ func (v *ikev2) ended(sa *ike.SA, t *ike.Tunnel, reason string) {
 func timers(cfg *config.Config) ike.Timers {
 	iv, to := cfg.IKE.DPD()
 	return ike.Timers{DPDInterval: iv, DeadPeerTimeout: to}
+}
+
+// planePolicy is what the data plane lets clients reach under cfg.
+func planePolicy(cfg *config.Config) dataplane.Policy {
+	return dataplane.Policy{Allowed: cfg.VNetAddressSpace, Pools: cfg.ClientAddressPools, ClientToClient: cfg.ClientToClient}
 }

@@ -72,6 +72,13 @@ func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, e
 func (sa *SA) handleInformational(h message.Header, ps message.Payloads) ([]byte, Event, error) {
 	var out []message.Payload
 	ev := EventNone
+	if n := ps.ErrorNotify(); n != nil {
+		// The peer refuses the IKE SA after the fact (e.g. AUTHENTICATION_FAILED when it
+		// does not accept our certificate): it is gone for it, so it is for us.
+		sa.state, sa.Err = StateDeleted, &NotifyError{n.NotifyType, ErrRefused}
+		resp, err := sa.seal(sa.header(message.ExchangeInformational, true, h.MessageID), nil)
+		return resp, EventDeleted, err
+	}
 	for _, p := range ps.FindAll(message.PayloadDelete) {
 		d := p.(*message.Delete)
 		switch d.Protocol {

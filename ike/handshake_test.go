@@ -379,3 +379,21 @@ func TestDeleteAndRetransmit(t *testing.T) {
 		t.Fatal("a deleted SA answered")
 	}
 }
+
+// TestPeerRefusesAfterAuth: a client that does not accept the gateway after IKE_AUTH tells it
+// with an INFORMATIONAL error notify; the gateway ends the SA instead of waiting for DPD.
+func TestPeerRefusesAfterAuth(t *testing.T) {
+	w := newWorld(t)
+	alice, _ := w.clientRoot.IssueClient("alice@example.com", pki.Options{})
+	ini, res, err := handshake(t, w.responderConfig(), w.initiatorConfig(t, alice, transform.DefaultIKEProposals(), transform.DefaultESPProposals(), transform.DHECP256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := ini.request(message.ExchangeInformational, []message.Payload{&message.Notify{NotifyType: message.NotifyAuthenticationFailed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, ev, err := res.Handle(req); err != nil || ev != EventDeleted || resp == nil || res.State() != StateDeleted {
+		t.Fatalf("gateway on the client's AUTHENTICATION_FAILED: %v %v %s", ev, err, res.State())
+	}
+}

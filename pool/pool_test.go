@@ -186,3 +186,19 @@ func TestNewRefusesBadPrefixes(t *testing.T) {
 		}
 	}
 }
+
+func TestSetStickyPoolFullFallsBack(t *testing.T) {
+	st := memstore.New()
+	s := Set{newPool(t, "100.64.0.0/29", st), newPool(t, "100.65.0.0/29", st)}
+	a, _ := s.Acquire(ctx, "alice", "s1")
+	s.Release(ctx, a, "s1")
+	for i := 0; i < 5; i++ { // others fill alice's old pool
+		if _, err := s[0].Acquire(ctx, "", "f"+string(rune('a'+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Acquire(ctx, "alice", "s2")
+	if err != nil || !s[1].Contains(got) {
+		t.Fatalf("alice got %s, %v; want an address of the other pool", got, err)
+	}
+}

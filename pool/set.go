@@ -16,7 +16,11 @@ type Set []*Pool
 func (s Set) Acquire(ctx context.Context, identity, sessionID string) (netip.Addr, error) {
 	for _, p := range s {
 		if p.hasReleased(identity) {
-			return p.Acquire(ctx, identity, sessionID)
+			a, err := p.Acquire(ctx, identity, sessionID)
+			if !errors.Is(err, ErrExhausted) {
+				return a, err
+			}
+			break // the sticky pool is full: any other will do
 		}
 	}
 	for _, p := range s {

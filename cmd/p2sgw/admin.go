@@ -258,7 +258,7 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	fmt.Fprintln(w, "Listeners:")
 	for _, l := range s.Listeners {
-		fmt.Fprintf(w, "  %-10s %s %s: %s\n", l.Name, l.Network, l.Address, l.State)
+		fmt.Fprintf(w, "  %-12s %s %s: %s\n", l.Name, l.Network, l.Address, l.State)
 	}
 	fmt.Fprintf(w, "Connections: %d (IKEv2 %d, SSTP %d, OpenVPN %d)\n", s.Connections.Total,
 		s.Connections.ByProtocol["IKEv2"], s.Connections.ByProtocol["SSTP"], s.Connections.ByProtocol["OpenVPN"])
