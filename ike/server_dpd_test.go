@@ -41,19 +41,27 @@ func TestServerDeadPeerDetection(t *testing.T) {
 	go func() { served <- srv.Serve(ctx) }()
 	defer func() { cancel(); <-served }()
 
-	in := []netio.Packet{{Buf: make([]byte, 0, netio.MaxDatagram)}}
+	// One reader for the whole test: what the client receives, in order.
+	received := make(chan []byte, 64)
+	go func() {
+		in := []netio.Packet{{Buf: make([]byte, 0, netio.MaxDatagram)}}
+		for {
+			in[0].Buf = in[0].Buf[:0]
+			n, err := client.ReadBatch(in)
+			if err != nil {
+				close(received)
+				return
+			}
+			if n == 1 {
+				received <- append([]byte(nil), in[0].Buf...)
+			}
+		}
+	}()
 	recv := func(within time.Duration) ([]byte, bool) {
 		t.Helper()
-		got := make(chan []byte, 1)
-		go func() {
-			in[0].Buf = in[0].Buf[:0]
-			if n, err := client.ReadBatch(in); err == nil && n == 1 {
-				got <- append([]byte(nil), in[0].Buf...)
-			}
-		}()
 		select {
-		case b := <-got:
-			return b, true
+		case b, ok := <-received:
+			return b, ok
 		case <-time.After(within):
 			return nil, false
 		}
