@@ -397,3 +397,24 @@ func TestPeerRefusesAfterAuth(t *testing.T) {
 		t.Fatalf("gateway on the client's AUTHENTICATION_FAILED: %v %v %s", ev, err, res.State())
 	}
 }
+
+// TestChildRefusedAfterAuth: a client that authenticates but asks only for selectors outside the
+// VNet gets the gateway's AUTH with TS_UNACCEPTABLE — the real reason — and the lease it was given
+// is handed back to the caller to release.
+func TestChildRefusedAfterAuth(t *testing.T) {
+	w := newWorld(t)
+	alice, _ := w.clientRoot.IssueClient("alice@example.com", pki.Options{})
+	ic := w.initiatorConfig(t, alice, transform.DefaultIKEProposals(), transform.DefaultESPProposals(), transform.DHECP256)
+	ic.RemoteTS = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
+	ini, res, err := handshake(t, w.responderConfig(), ic)
+	var ne *NotifyError
+	if !errors.As(err, &ne) || ne.Type != message.NotifyTSUnacceptable {
+		t.Fatalf("gateway: %v, want TS_UNACCEPTABLE", err)
+	}
+	if !errors.As(ini.Err, &ne) || ne.Type != message.NotifyTSUnacceptable {
+		t.Fatalf("client saw %v, want TS_UNACCEPTABLE", ini.Err)
+	}
+	if res.State() != StateFailed || res.Lease == nil {
+		t.Fatalf("gateway SA %s, lease %v: want FAILED with the lease to release", res.State(), res.Lease)
+	}
+}

@@ -137,8 +137,20 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 
 	child, lease, errNotify, err := sa.negotiateChild(ps, name)
 	if err != nil {
+		// The client authenticated, so it gets our identity and AUTH with the CHILD SA's
+		// refusal (RFC 7296 §1.2), and sees the real reason; without a CHILD SA a point-to-site
+		// client has nothing to do, so the IKE SA is not kept.
 		sa.Lease = lease // the caller releases it
-		return fail(errNotify, err)
+		sa.state, sa.Err = StateFailed, err
+		out, aerr := sa.authPayloads(ps.Find(message.PayloadIDr))
+		if aerr != nil {
+			return fail(errNotify, err)
+		}
+		resp, serr := sa.seal(sa.header(message.ExchangeIKEAuth, true, h.MessageID), append(out, &message.Notify{NotifyType: errNotify}))
+		if serr != nil {
+			return nil, EventFailed, err
+		}
+		return resp, EventFailed, err
 	}
 	out, err := sa.authPayloads(ps.Find(message.PayloadIDr))
 	if err != nil {
