@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -16,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p2sgw/p2sgw/ike"
+	"github.com/p2sgw/p2sgw/ike/transform"
 	"github.com/p2sgw/p2sgw/internal/strongswan"
 	"github.com/p2sgw/p2sgw/internal/testnet"
 	"github.com/p2sgw/p2sgw/pki"
@@ -515,4 +520,59 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " / ")
+}
+
+// TestIKEv2UnderFlood: 10,000 IKE_SA_INIT requests from 50 addresses of one client host (never
+// finished) while a real strongSwan client on another host connects: the gateway sheds the
+// flood with per-source limits and cookies, and the real client, which returns the cookie, gets
+// in.
+func TestIKEv2UnderFlood(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 2, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp)
+	flooder := tp.Clients[0]
+	var conns []net.PacketConn
+	for i := 1; i <= 50; i++ {
+		a := netip.AddrFrom4([4]byte{198, 18, 2, byte(i)})
+		if out, err := flooder.Run(t, context.Background(), "ip", "addr", "add", a.String()+"/16", "dev", "eth0"); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		pc, err := flooder.ListenPacket("udp4", netip.AddrPortFrom(a, 0).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		conns = append(conns, pc)
+	}
+	// One valid request; each flood packet is it with another initiator SPI.
+	root, _ := pki.NewRoot("flood", pki.Options{})
+	fc, _ := root.IssueClient("flood@example.com", pki.Options{})
+	_, tmpl, err := ike.NewInitiator(&ike.InitiatorConfig{
+		Identity: ike.Identity{Chain: []*x509.Certificate{fc.Cert}, Key: fc.Key}, IKEProposals: transform.DefaultIKEProposals(),
+		ESPProposals: transform.DefaultESPProposals(), Group: transform.DHCurve25519,
+	}, netip.AddrPort{}, netip.AddrPort{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := net.UDPAddrFromAddrPort(netip.AddrPortFrom(testnet.GatewayAddr, 500))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pkt := bytes.Clone(tmpl)
+		for i := 0; i < 10000; i++ {
+			binary.BigEndian.PutUint64(pkt[:8], uint64(i+1)<<20|0xf100d)
+			conns[i%len(conns)].WriteTo(pkt, gw)
+		}
+	}()
+
+	c, _ := g.client(t, 1, "alice@example.com", g.issueClient(t, "alice@example.com", "ecdsa-p256"))
+	if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("the real client could not connect during the flood: %v\n%s\n%s", err, out, c.Log())
+	}
+	<-done
+	if conns := g.connections(t); len(conns) != 1 || conns[0].User != "alice@example.com" {
+		t.Fatalf("connections after the flood: %+v", conns)
+	}
+	t.Logf("connected during a 10,000-packet IKE_SA_INIT flood; strongSwan returned a cookie: %v",
+		strings.Contains(c.Log(), "COOKIE"))
 }

@@ -121,16 +121,19 @@ type Timers struct {
 
 // Server runs the IKEv2 responder and the ESP data path on two sockets.
 type Server struct {
-	timers Timers
-	cfg    *ResponderConfig
-	ike    netio.Conn // UDP 500
-	natt   netio.Conn // UDP 4500
-	hooks  Hooks
-	log    *slog.Logger
+	limits  Limits
+	cookies cookieJar
+	timers  Timers
+	cfg     *ResponderConfig
+	ike     netio.Conn // UDP 500
+	natt    netio.Conn // UDP 4500
+	hooks   Hooks
+	log     *slog.Logger
 
 	mu       sync.RWMutex // guards the maps
 	byRSPI   map[uint64]*handle
 	halfOpen map[halfOpenKey]*handle // IKE_SA_INIT retransmissions find their SA here
+	perSrc   map[netip.Addr]int      // half-open SAs by source address
 	tunnels  map[uint32]inboundSA    // by inbound ESP SPI
 
 	wg sync.WaitGroup
@@ -170,6 +173,8 @@ func NewServer(cfg *ResponderConfig, ikeConn, natt netio.Conn, hooks Hooks, time
 		cfg: cfg, ike: ikeConn, natt: natt, hooks: hooks, log: log, timers: timers,
 		byRSPI:   make(map[uint64]*handle),
 		halfOpen: make(map[halfOpenKey]*handle),
+		perSrc:   make(map[netip.Addr]int),
+		limits:   DefaultLimits,
 		tunnels:  make(map[uint32]inboundSA),
 	}
 }
@@ -319,7 +324,7 @@ func (s *Server) dispatchIKE(d datagram) {
 		key := halfOpenKey{h.SPIi, d.remote}
 		hd = s.halfOpen[key]
 		if hd == nil {
-			if h.Exchange != message.ExchangeIKESAInit || h.IsResponse() {
+			if h.Exchange != message.ExchangeIKESAInit || h.IsResponse() || !s.admit(h, d) {
 				s.mu.Unlock()
 				return
 			}
@@ -338,10 +343,50 @@ func (s *Server) dispatchIKE(d datagram) {
 	}
 }
 
+// leaveHalfOpen takes h out of the half-open table, once. s.mu is held.
+func (s *Server) leaveHalfOpen(h *handle) {
+	if s.halfOpen[h.key] != h {
+		return
+	}
+	delete(s.halfOpen, h.key)
+	src := h.key.remote.Addr()
+	if s.perSrc[src]--; s.perSrc[src] <= 0 {
+		delete(s.perSrc, src)
+	}
+}
+
+// SetLimits replaces the half-open limits (DefaultLimits until then). Call it before Serve.
+func (s *Server) SetLimits(l Limits) { s.limits = l }
+
+// admit decides whether a new IKE_SA_INIT request may start an SA: within its source's
+// half-open limit, and with a valid cookie once the gateway is under load. Otherwise it is
+// dropped, or answered with a cookie. s.mu is held.
+func (s *Server) admit(h message.Header, d datagram) bool {
+	src := d.remote.Addr()
+	if s.limits.HalfOpenPerSource > 0 && s.perSrc[src] >= s.limits.HalfOpenPerSource {
+		s.log.Debug("IKE_SA_INIT dropped: too many half-open SAs from this source", "remote", d.remote, "half_open", s.perSrc[src])
+		return false
+	}
+	if len(s.halfOpen) < s.limits.CookieThreshold {
+		return true
+	}
+	ni, cookie, ok := requestCookie(d.buf)
+	if !ok {
+		return false
+	}
+	now := time.Now()
+	if cookie != nil && s.cookies.valid(cookie, ni, src, h.SPIi, now) {
+		return true
+	}
+	s.send(d, cookieResponse(h, s.cookies.make(ni, src, h.SPIi, now)))
+	return false
+}
+
 // newHandle starts the goroutine of a new SA. s.mu is held.
 func (s *Server) newHandle(key halfOpenKey) *handle {
 	h := &handle{mailbox: make(chan datagram, mailboxSize), control: make(chan string, 1), key: key}
 	s.halfOpen[key] = h
+	s.perSrc[key.remote.Addr()]++
 	s.wg.Add(1)
 	go s.run(h)
 	return h
@@ -583,7 +628,7 @@ func (s *Server) establish(h *handle, d datagram) error {
 	h.tunnel = t
 	s.mu.Lock()
 	s.tunnels[inCfg.SPI] = inboundSA{t, in}
-	delete(s.halfOpen, h.key)
+	s.leaveHalfOpen(h)
 	s.mu.Unlock()
 	if s.hooks.Established != nil {
 		if err := s.hooks.Established(h.sa, t); err != nil {
@@ -709,7 +754,7 @@ func (s *Server) forget(h *handle) {
 		s.end(h, "IKE SA gone")
 	}
 	s.mu.Lock()
-	delete(s.halfOpen, h.key)
+	s.leaveHalfOpen(h)
 	if h.sa != nil {
 		delete(s.byRSPI, h.sa.spiR)
 	}
