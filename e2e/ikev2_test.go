@@ -576,3 +576,23 @@ func TestIKEv2UnderFlood(t *testing.T) {
 	t.Logf("connected during a 10,000-packet IKE_SA_INIT flood; strongSwan returned a cookie: %v",
 		strings.Contains(c.Log(), "COOKIE"))
 }
+
+// TestIKEv2Fragmentation: a client with an RSA-4096 certificate across a path whose MTU is 1280
+// fragments its IKE_AUTH (RFC 7383), and the gateway reassembles it.
+func TestIKEv2Fragmentation(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true, MTU: 1280})
+	g := startIKEGateway(t, tp)
+	c, _ := g.client(t, 0, "alice@example.com", g.issueClient(t, "alice@example.com", "rsa-4096"))
+	if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("connect: %v\n%s\n%s\ngateway:\n%s", err, out, c.Log(), g.proc.Output())
+	}
+	if !strings.Contains(c.Log(), "splitting IKE message") {
+		t.Fatalf("strongSwan did not fragment its IKE_AUTH:\n%s", c.Log())
+	}
+	resp, err := tp.Clients[0].HTTPClient(10 * time.Second).Get(tp.StartVNetHTTP(t))
+	if err != nil {
+		t.Fatalf("through the tunnel: %v", err)
+	}
+	resp.Body.Close()
+}

@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/p2sgw/p2sgw/ike/message"
@@ -37,11 +38,18 @@ func (sa *SA) Handle(datagram []byte) ([]byte, Event, error) {
 func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, error) {
 	switch {
 	case h.MessageID+1 == sa.nextPeerID && sa.lastResp != nil:
+		// A retransmission. Of a fragmented one, answer fragment 1 only (RFC 7383 §2.6.1).
+		if s, err := message.DecodeSealed(datagram); err == nil && s.Fragment && s.FragmentNumber != 1 {
+			return nil, EventNone, nil
+		}
 		return sa.lastResp, EventNone, nil
 	case h.MessageID != sa.nextPeerID:
 		return nil, EventNone, fmt.Errorf("%w: request with message ID %d, want %d", ErrUnexpected, h.MessageID, sa.nextPeerID)
 	}
 	_, ps, err := sa.open(datagram)
+	if errors.Is(err, errIncomplete) {
+		return nil, EventNone, nil
+	}
 	if err != nil {
 		return nil, EventNone, err
 	}

@@ -50,6 +50,7 @@ func (sa *SA) initRequest(group transform.DHGroup) ([]byte, error) {
 		&message.Notify{NotifyType: message.NotifyNATDetectionSourceIP, Data: natHash(sa.spiI, 0, sa.local)},
 		&message.Notify{NotifyType: message.NotifyNATDetectionDestinationIP, Data: natHash(sa.spiI, 0, sa.remote)},
 		message.SignatureHashAlgorithms(hashesWeVerify...),
+		&message.Notify{NotifyType: message.NotifyIKEv2FragmentationSupported},
 	)
 	h := message.Header{SPIi: sa.spiI, Exchange: message.ExchangeIKESAInit, Flags: message.FlagInitiator}
 	req, err := (&message.Message{Header: h, Payloads: ps}).Append(nil)
@@ -109,6 +110,7 @@ func (sa *SA) handleInitResponse(datagram []byte, h message.Header) ([]byte, Eve
 	if n := m.Payloads.Notify(message.NotifySignatureHashAlgorithms); n != nil {
 		sa.peerHashes, _ = n.HashAlgorithms()
 	}
+	sa.fragmentation = m.Payloads.Notify(message.NotifyIKEv2FragmentationSupported) != nil
 	if err := sa.deriveKeys(gir); err != nil {
 		return sa.failed(err)
 	}

@@ -84,6 +84,10 @@ func Respond(cfg *ResponderConfig, req []byte, spiR uint64, local, remote netip.
 	if sa.peerHashes != nil {
 		ps = append(ps, message.SignatureHashAlgorithms(hashesWeVerify...))
 	}
+	if m.Payloads.Notify(message.NotifyIKEv2FragmentationSupported) != nil {
+		ps = append(ps, &message.Notify{NotifyType: message.NotifyIKEv2FragmentationSupported})
+		sa.fragmentation = true
+	}
 	resp, err := (&message.Message{Header: sa.header(message.ExchangeIKESAInit, true, 0), Payloads: ps}).Append(nil)
 	if err != nil {
 		return nil, nil, err

@@ -131,6 +131,9 @@ type SA struct {
 	remote   netip.AddrPort
 
 	pendingRekey *pendingRekey // our CHILD SA rekey request, until its answer
+
+	fragmentation bool        // both sides announced IKEV2_FRAGMENTATION_SUPPORTED
+	reasm         *reassembly // the fragmented message being reassembled
 }
 
 // Awaiting reports whether our last request (a liveness check, a Delete) is unanswered.
@@ -205,7 +208,8 @@ func (sa *SA) open(datagram []byte) (message.Header, message.Payloads, error) {
 		return message.Header{}, nil, err
 	}
 	if s.Fragment {
-		return s.Header, nil, fmt.Errorf("%w: IKE fragments", ErrUnsupported)
+		ps, err := sa.addFragment(s, datagram)
+		return s.Header, ps, err
 	}
 	if len(s.Outer) > 0 {
 		return s.Header, nil, fmt.Errorf("%w: unencrypted payloads before SK", ErrUnexpected)
