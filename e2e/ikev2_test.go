@@ -51,11 +51,17 @@ type ikeGateway struct {
 // new), starts it in the gateway namespace, and uploads a client root made with p2sgw pki.
 func startIKEGateway(t *testing.T, tp *testnet.Topology, edits ...string) *ikeGateway {
 	t.Helper()
+	return startIKEGatewayWith(t, tp, nil, edits...)
+}
+
+// startIKEGatewayWith is startIKEGateway with more p2sgw init flags.
+func startIKEGatewayWith(t *testing.T, tp *testnet.Topology, initArgs []string, edits ...string) *ikeGateway {
+	t.Helper()
 	dir := t.TempDir()
 	g := &ikeGateway{tp: tp, dir: dir, config: filepath.Join(dir, "etc", "gateway.yaml"), socket: filepath.Join(dir, "control.sock")}
-	ok(t, "init", "--dir", filepath.Join(dir, "etc"), "--name", "e2e-ikev2", "--public-address", "vpn.e2e.example",
+	ok(t, append([]string{"init", "--dir", filepath.Join(dir, "etc"), "--name", "e2e-ikev2", "--public-address", "vpn.e2e.example",
 		"--pool", "100.64.0.0/24", "--vnet", testnet.VNetPrefix.String(), "--dns", "198.19.0.53",
-		"--state-dir", filepath.Join(dir, "state"), "--socket", g.socket, "--tunnel-types", "ikev2")
+		"--state-dir", filepath.Join(dir, "state"), "--socket", g.socket, "--tunnel-types", "ikev2"}, initArgs...)...)
 	if os.Getenv("P2SGW_E2E_DEBUG") != "" {
 		edits = append(edits, "level: info", "level: debug")
 	}
@@ -578,17 +584,21 @@ func TestIKEv2UnderFlood(t *testing.T) {
 }
 
 // TestIKEv2Fragmentation: a client with an RSA-4096 certificate across a path whose MTU is 1280
-// fragments its IKE_AUTH (RFC 7383), and the gateway reassembles it.
+// fragments its IKE_AUTH (RFC 7383) and the gateway reassembles it; the gateway, with an RSA-4096
+// certificate too, fragments its answer and strongSwan reassembles that.
 func TestIKEv2Fragmentation(t *testing.T) {
 	testnet.Require(t, strongswan.Tools...)
 	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true, MTU: 1280})
-	g := startIKEGateway(t, tp)
+	g := startIKEGatewayWith(t, tp, []string{"--key", "rsa-4096"})
 	c, _ := g.client(t, 0, "alice@example.com", g.issueClient(t, "alice@example.com", "rsa-4096"))
 	if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
 		t.Fatalf("connect: %v\n%s\n%s\ngateway:\n%s", err, out, c.Log(), g.proc.Output())
 	}
 	if !strings.Contains(c.Log(), "splitting IKE message") {
 		t.Fatalf("strongSwan did not fragment its IKE_AUTH:\n%s", c.Log())
+	}
+	if !strings.Contains(c.Log(), "reassembled fragmented IKE message") {
+		t.Fatalf("strongSwan did not receive a fragmented answer:\n%s", c.Log())
 	}
 	resp, err := tp.Clients[0].HTTPClient(10 * time.Second).Get(tp.StartVNetHTTP(t))
 	if err != nil {

@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"crypto/x509"
 	"math/rand/v2"
 	"testing"
 
@@ -93,5 +94,51 @@ func TestFragmentLimits(t *testing.T) {
 	res.fragmentation = false
 	if _, _, err := res.Handle(frags[0]); err == nil {
 		t.Fatal("fragments accepted from a peer that did not negotiate them")
+	}
+}
+
+// TestFragmentedAnswer: the gateway's IKE_AUTH answer with an RSA-4096 certificate is over the
+// fragment limit, so a client that negotiated fragmentation gets it in fragments that each fit a
+// 1280-octet path; the client reassembles it.
+func TestFragmentedAnswer(t *testing.T) {
+	w := newWorld(t)
+	kt, _ := pki.ParseKeyType("rsa-4096")
+	server, err := w.serverRoot.IssueServer([]string{"vpn.example.test"}, nil, pki.Options{Key: kt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := w.responderConfig()
+	rc.Identity = Identity{Chain: []*x509.Certificate{server.Cert}, Key: server.Key}
+	alice, _ := w.clientRoot.IssueClient("alice@example.com", pki.Options{})
+	ini, req, _ := NewInitiator(w.initiatorConfig(t, alice, transform.DefaultIKEProposals(), transform.DefaultESPProposals(), transform.DHECP256), cliAddr, gwAddr)
+	res, initResp, err := Respond(rc, req, 0x4321, gwAddr, cliAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authReq, _, _ := ini.Handle(initResp)
+	first, ev, err := res.Handle(authReq)
+	if err != nil || ev != EventEstablished {
+		t.Fatalf("gateway: %v %v", ev, err)
+	}
+	frags := append([][]byte{first}, res.Extra()...)
+	if len(frags) < 2 {
+		t.Fatalf("a %d-octet answer was not fragmented", len(first))
+	}
+	for i, f := range frags {
+		if len(f) > fragmentLimit {
+			t.Fatalf("fragment %d is %d octets, over %d", i+1, len(f), fragmentLimit)
+		}
+		_, ev, err := ini.Handle(f)
+		if i < len(frags)-1 {
+			continue // incomplete so far
+		}
+		if ev != EventEstablished {
+			t.Fatalf("client after the last fragment: %v %v", ev, err)
+		}
+	}
+	// A retransmitted IKE_AUTH request gets every fragment again.
+	again, _, _ := res.Handle(authReq)
+	if string(again) != string(first) || len(res.Extra()) != len(frags)-1 {
+		t.Fatal("the retransmitted answer is not the same fragments")
 	}
 }

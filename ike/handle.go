@@ -36,12 +36,14 @@ func (sa *SA) Handle(datagram []byte) ([]byte, Event, error) {
 // handleRequest answers a request of the peer, or repeats our last answer if the request is
 // a retransmission of the previous one (RFC 7296 §2.1: never process a request twice).
 func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, error) {
+	sa.extra = nil
 	switch {
 	case h.MessageID+1 == sa.nextPeerID && sa.lastResp != nil:
 		// A retransmission. Of a fragmented one, answer fragment 1 only (RFC 7383 §2.6.1).
 		if s, err := message.DecodeSealed(datagram); err == nil && s.Fragment && s.FragmentNumber != 1 {
 			return nil, EventNone, nil
 		}
+		sa.extra = sa.lastExtra
 		return sa.lastResp, EventNone, nil
 	case h.MessageID != sa.nextPeerID:
 		return nil, EventNone, fmt.Errorf("%w: request with message ID %d, want %d", ErrUnexpected, h.MessageID, sa.nextPeerID)
@@ -71,7 +73,7 @@ func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, e
 	}
 	if resp != nil {
 		sa.nextPeerID++
-		sa.lastResp = resp
+		sa.lastResp, sa.lastExtra = resp, sa.extra
 	}
 	return resp, ev, err
 }

@@ -103,6 +103,8 @@ type SA struct {
 	awaiting   bool   // our last request has no answer yet
 	nextPeerID uint32 // message ID the peer's next request must have
 	lastResp   []byte // our response to the peer's last request, sent again on a retransmit
+	lastExtra  [][]byte
+	extra      [][]byte // the fragments after the first of the datagram Handle just returned
 
 	// Peer is the authenticated peer's name (certificate identity), set once established.
 	Peer string
@@ -193,7 +195,31 @@ func (sa *SA) seal(h message.Header, ps []message.Payload) ([]byte, error) {
 	return sa.sealPlain(h, ps[0].Type(), plain)
 }
 
+// fragmentLimit is the largest IKE message we send unfragmented to a peer that negotiated
+// fragmentation: with IPv4, UDP and the non-ESP marker it fits a 1280-octet path.
+const fragmentLimit = 1200
+
+// maxFragmentPlain is the plaintext one of our fragments carries: the limit less the SKF
+// header, and the IV, padding and ICV of the largest transform.
+const maxFragmentPlain = fragmentLimit - message.SKFBodyOffset - 16 - 16 - 16
+
+// Extra returns the datagrams that follow the one Handle just returned: the other fragments of
+// a fragmented answer (RFC 7383). Send them after it, in order.
+func (sa *SA) Extra() [][]byte { return sa.extra }
+
 func (sa *SA) sealPlain(h message.Header, first message.PayloadType, plain []byte) ([]byte, error) {
+	if sa.fragmentation && h.IsResponse() && message.SKBodyOffset+sa.send.SealedLen(len(plain)) > fragmentLimit {
+		ps, err := message.DecodePayloads(first, plain)
+		if err != nil {
+			return nil, err
+		}
+		frags, err := sa.sealFragments(h, ps, maxFragmentPlain)
+		if err != nil {
+			return nil, err
+		}
+		sa.extra = frags[1:]
+		return frags[0], nil
+	}
 	msg, err := message.AppendSKHeader(nil, h, first, sa.send.SealedLen(len(plain)))
 	if err != nil {
 		return nil, err

@@ -428,6 +428,9 @@ func (s *Server) run(h *handle) {
 			resp, ev, err := h.sa.Handle(d.buf)
 			if resp != nil {
 				s.send(d, resp)
+				for _, frag := range h.sa.Extra() {
+					s.send(d, frag)
+				}
 			}
 			if err != nil {
 				s.log.Debug("IKE message dropped or refused", "spi_r", fmt.Sprintf("%016x", h.sa.spiR), "remote", d.remote, "err", err)

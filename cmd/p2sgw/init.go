@@ -34,6 +34,7 @@ func runInit(_ context.Context, env *cmdEnv, args []string) error {
 	stateDir := fs.String("state-dir", config.DefaultStateDir, "directory for the state database")
 	socket := fs.String("socket", config.DefaultSocket, "the admin API's unix socket")
 	force := fs.Bool("force", false, "replace an existing gateway.yaml and server certificate")
+	keyName := fs.String("key", string(pki.DefaultKeyType), "key type of the server CA and certificate: "+pkiKeyTypeList())
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
@@ -67,7 +68,11 @@ func runInit(_ context.Context, env *cmdEnv, args []string) error {
 	cfg.ServerCertificate = filepath.Join("pki", "server.crt")
 	cfg.ServerKey = filepath.Join("pki", "server.key")
 	cfg.ServerRoot = filepath.Join("pki", "server-root.crt")
-	if err := initServerPKI(pkiDir, *name, *public, *force); err != nil {
+	kt, err := pki.ParseKeyType(*keyName)
+	if err != nil {
+		return usagef("--key: %v", err)
+	}
+	if err := initServerPKI(pkiDir, *name, *public, kt, *force); err != nil {
 		return err
 	}
 	// Refuse to write a file that would not load: the rules live in one place. Then nothing
@@ -127,14 +132,14 @@ func initConfig(name, public string, pools, vnets, dns, tunnels, auths []string,
 // initServerPKI creates the server CA and the gateway's server certificate for public, unless
 // they exist and force is off (then the existing ones are kept, so init can be re-run to
 // rewrite only the configuration... but only with --force, checked by the caller).
-func initServerPKI(dir, name, public string, force bool) error {
+func initServerPKI(dir, name, public string, kt pki.KeyType, force bool) error {
 	keyPath := filepath.Join(dir, "server-root.key")
 	if _, err := os.Stat(keyPath); err == nil && !force {
 		return fmt.Errorf("%s exists already: use --force to replace the server CA", keyPath)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	ca, err := pki.NewRoot(name+" VPN server root", pki.Options{})
+	ca, err := pki.NewRoot(name+" VPN server root", pki.Options{Key: kt})
 	if err != nil {
 		return err
 	}
@@ -148,7 +153,7 @@ func initServerPKI(dir, name, public string, force bool) error {
 	} else {
 		dnsNames = append(dnsNames, public)
 	}
-	cert, err := ca.IssueServer(dnsNames, ips, pki.Options{})
+	cert, err := ca.IssueServer(dnsNames, ips, pki.Options{Key: kt})
 	if err != nil {
 		return err
 	}
