@@ -606,3 +606,41 @@ func TestIKEv2Fragmentation(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestIKEv2IKERekey: strongSwan rekeys its IKE SA every few seconds; the gateway answers, moves
+// the session to the new IKE SA, forgets the old one when it is deleted, and the tunnel carries
+// on — pings get answers, and a disconnect still reaches the client through the new IKE SA.
+func TestIKEv2IKERekey(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp)
+	c, _ := g.clientWith(t, 0, "alice@example.com", g.issueClient(t, "alice@example.com", "ecdsa-p256"), func(conn *strongswan.Conn) {
+		conn.IKERekeyTime = "3s"
+	})
+	if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("connect: %v\n%s", err, out)
+	}
+	out, err := tp.Clients[0].Run(t, context.Background(), "ping", "-c", "16", "-i", "0.5", "-W", "2", testnet.VNetHostAddr.String())
+	if err != nil || !strings.Contains(out, " 0% packet loss") {
+		t.Fatalf("ping across IKE SA rekeys: %v\n%s\ngateway log:\n%s", err, out, g.proc.Output())
+	}
+	if n := strings.Count(g.proc.Output(), "IKE SA rekeyed"); n < 2 {
+		t.Fatalf("the gateway rekeyed the IKE SA %d times in 8 s with rekey_time 3s:\n%s\nclient:\n%s", n, g.proc.Output(), c.Log())
+	}
+	conns := g.connections(t)
+	if len(conns) != 1 {
+		t.Fatalf("connections after IKE SA rekeys: %+v", conns)
+	}
+	ok(t, "connections", "disconnect", conns[0].ID, "--socket", g.socket)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sas, _ := c.ListSAs(context.Background())
+		if !strings.Contains(sas, "ESTABLISHED") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the client kept its SA after a disconnect through the rekeyed IKE SA:\n%s", sas)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -29,9 +30,12 @@ func (sa *SA) handleCreateChild(h message.Header, ps message.Payloads) ([]byte, 
 	saP, _ := ps.Find(message.PayloadSA).(*message.SA)
 	nonce, _ := ps.Find(message.PayloadNonce).(*message.Nonce)
 	tsr, _ := ps.Find(message.PayloadTSr).(*message.TSr)
+	if saP != nil && nonce != nil && len(saP.Proposals) > 0 && saP.Proposals[0].Protocol == message.ProtocolIKE {
+		return sa.handleIKERekey(h, ps, saP, nonce, refuse)
+	}
 	switch {
 	case saP == nil || nonce == nil:
-		return refuse(message.NotifyNoAdditionalSAs, nil, fmt.Errorf("%w: CREATE_CHILD_SA without SA or nonce (IKE SA rekeying is not supported yet)", ErrUnsupported))
+		return refuse(message.NotifyNoAdditionalSAs, nil, fmt.Errorf("%w: CREATE_CHILD_SA without SA or nonce", ErrUnexpected))
 	case rekey == nil || sa.Child == nil || tsr == nil:
 		return refuse(message.NotifyNoAdditionalSAs, nil, fmt.Errorf("%w: a CREATE_CHILD_SA that is not a CHILD SA rekey", ErrUnsupported))
 	case rekey.Protocol != message.ProtocolESP || (spi32(rekey.SPI) != sa.Child.OutSPI && spi32(rekey.SPI) != sa.Child.InSPI):
@@ -229,4 +233,70 @@ func withGroup(ps []transform.Proposal, group transform.DHGroup) []transform.Pro
 		out[i].Transforms = append(out[i].Transforms, group.Transform())
 	}
 	return out
+}
+
+// handleIKERekey answers an IKE SA rekey (RFC 7296 §1.3.2):
+//
+//	CREATE_CHILD_SA { SA(IKE, new SPIi), Ni, KEi } -->
+//	           <-- { SA(IKE, new SPIr), Nr, KEr }
+//
+// The new IKE SA, in RekeyedIKE, takes over the CHILD SAs with fresh message IDs; keys come from
+// the old SK_d (§2.18). The peer then deletes the old IKE SA through the old one.
+func (sa *SA) handleIKERekey(h message.Header, ps message.Payloads, saP *message.SA, nonce *message.Nonce,
+	refuse func(message.NotifyType, []byte, error) ([]byte, Event, error)) ([]byte, Event, error) {
+	ke, _ := ps.Find(message.PayloadKE).(*message.KE)
+	if ke == nil {
+		return refuse(message.NotifyInvalidSyntax, nil, fmt.Errorf("%w: IKE SA rekey without KE", ErrUnexpected))
+	}
+	sel, err := transform.Select(transform.Offer{Proposals: toProposals(saP), KE: transform.DHGroup(ke.Group)}, sa.resp.IKEProposals, sa.resp.Legacy)
+	var invalidKE *transform.InvalidKEError
+	switch {
+	case errors.As(err, &invalidKE):
+		return refuse(message.NotifyInvalidKEPayload, message.InvalidKEPayload(uint16(invalidKE.Group)).Data, err)
+	case err != nil:
+		return refuse(message.NotifyNoProposalChosen, nil, err)
+	case len(sel.Proposal.SPI) != 8:
+		return refuse(message.NotifyInvalidSyntax, nil, fmt.Errorf("%w: IKE SPI of %d octets", ErrUnexpected, len(sel.Proposal.SPI)))
+	}
+	kx, err := transform.NewKeyExchange(sel.Suite.DH, sa.rand)
+	if err != nil {
+		return nil, EventNone, err
+	}
+	gir, err := kx.SharedSecret(ke.Data)
+	if err != nil {
+		return refuse(message.NotifyInvalidSyntax, nil, err)
+	}
+	nr, err := randomBytes(sa.rand, nonceLen)
+	if err != nil {
+		return nil, EventNone, err
+	}
+	spiR, err := randomSPI(sa.rand)
+	if err != nil {
+		return nil, EventNone, err
+	}
+	spiI := binary.BigEndian.Uint64(sel.Proposal.SPI)
+	keys, err := transform.RekeyIKEKeys(sel.Suite, sa.suite.PRF, sa.keys.SKd, gir, nonce.Data, nr, spiI, spiR)
+	if err != nil {
+		return nil, EventNone, err
+	}
+	next := &SA{
+		resp: sa.resp, rand: sa.rand, now: sa.now, state: StateEstablished,
+		spiI: spiI, spiR: spiR, suite: sel.Suite, ni: nonce.Data, nr: nr,
+		peerHashes: sa.peerHashes, fragmentation: sa.fragmentation,
+		Peer: sa.Peer, Lease: sa.Lease, Child: sa.Child, OldChild: sa.OldChild,
+		Established: sa.Established, PeerCerts: sa.PeerCerts,
+	}
+	if err := next.setKeys(keys); err != nil {
+		return nil, EventNone, err
+	}
+	answer := sel.Proposal.Clone()
+	answer.SPI = binary.BigEndian.AppendUint64(nil, spiR)
+	resp, err := sa.seal(sa.header(message.ExchangeCreateChildSA, true, h.MessageID), []message.Payload{
+		toSA(answer), &message.Nonce{Data: nr}, &message.KE{Group: uint16(sel.Suite.DH), Data: kx.PublicKey()},
+	})
+	if err != nil {
+		return nil, EventNone, err
+	}
+	sa.RekeyedIKE = next
+	return resp, EventIKERekeyed, nil
 }

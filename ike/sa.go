@@ -58,9 +58,10 @@ const (
 	EventFailed                       // the handshake failed; send the response, then abandon the SA
 	EventChildRekeyed                 // a CHILD SA rekey was answered: install Rekeyed, keep the old inbound SA
 	EventOldChildDeleted              // the peer deleted the CHILD SA a rekey replaced: remove its inbound SA
+	EventIKERekeyed                   // the IKE SA was rekeyed: RekeyedIKE carries on, this SA awaits its Delete
 )
 
-var eventNames = [...]string{"none", "established", "deleted", "child_deleted", "failed", "child_rekeyed", "old_child_deleted"}
+var eventNames = [...]string{"none", "established", "deleted", "child_deleted", "failed", "child_rekeyed", "old_child_deleted", "ike_rekeyed"}
 
 func (e Event) String() string {
 	if e < 0 || int(e) >= len(eventNames) {
@@ -116,6 +117,9 @@ type SA struct {
 	// Rekeyed is the CHILD SA a rekey just created, until InstallRekeyed; OldChild is the one it
 	// replaces, until the peer deletes it.
 	Rekeyed, OldChild *ChildSA
+	// RekeyedIKE is the IKE SA that replaced this one (EventIKERekeyed): it carries the CHILD SAs
+	// on; this one only waits for the peer's Delete.
+	RekeyedIKE *SA
 	// Established is when the SA came up.
 	Established time.Time
 	// PeerCerts are the certificates the peer authenticated with, its own first: the gateway
@@ -159,6 +163,11 @@ func (sa *SA) deriveKeys(gir []byte) error {
 	if err != nil {
 		return err
 	}
+	return sa.setKeys(keys)
+}
+
+// setKeys makes keys the SA's keys.
+func (sa *SA) setKeys(keys *transform.IKEKeys) error {
 	send, recv, err := keys.Protectors(sa.suite, sa.initiator)
 	if err != nil {
 		return err

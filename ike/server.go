@@ -147,6 +147,7 @@ type halfOpenKey struct {
 // handle is one SA's goroutine and mailbox.
 type handle struct {
 	sa      *SA
+	old     *SA // the IKE SA a rekey replaced, until the peer deletes it
 	mailbox chan datagram
 	control chan string // disconnect requests, with the reason
 	tunnel  *Tunnel
@@ -425,6 +426,10 @@ func (s *Server) run(h *handle) {
 				s.send(d, h.sa.initResp) // a retransmitted IKE_SA_INIT request
 				continue
 			}
+			if h.old != nil && hdr.SPIr == h.old.spiR {
+				s.handleOld(h, d)
+				continue
+			}
 			resp, ev, err := h.sa.Handle(d.buf)
 			if resp != nil {
 				s.send(d, resp)
@@ -588,6 +593,14 @@ func (s *Server) event(h *handle, ev Event, d datagram, err error) bool {
 	case EventOldChildDeleted:
 		s.retire(h)
 		return false
+	case EventIKERekeyed:
+		next := h.sa.RekeyedIKE
+		s.mu.Lock()
+		s.byRSPI[next.spiR] = h
+		s.mu.Unlock()
+		h.old, h.sa = h.sa, next
+		s.log.Info("IKE SA rekeyed", "peer", next.Peer, "ike", next.Suite(), "spi_r", fmt.Sprintf("%016x", next.spiR))
+		return false
 	case EventChildDeleted:
 		// A P2S client without its CHILD SA has no traffic: end the IKE SA too.
 		if del, err := h.sa.Delete(); err == nil {
@@ -643,6 +656,24 @@ func (s *Server) establish(h *handle, d datagram) error {
 		}
 	}
 	return nil
+}
+
+// handleOld gives a message for the IKE SA a rekey replaced to it: normally the peer's Delete,
+// after which it is forgotten (the session lives on in the new IKE SA).
+func (s *Server) handleOld(h *handle, d datagram) {
+	resp, ev, err := h.old.Handle(d.buf)
+	if resp != nil {
+		s.send(d, resp)
+	}
+	if err != nil {
+		s.log.Debug("message for the rekeyed IKE SA dropped", "err", err)
+	}
+	if ev == EventDeleted {
+		s.mu.Lock()
+		delete(s.byRSPI, h.old.spiR)
+		s.mu.Unlock()
+		h.old = nil
+	}
 }
 
 // rekey installs the CHILD SA a rekey created: its inbound SA joins the old one (which the
@@ -760,6 +791,9 @@ func (s *Server) forget(h *handle) {
 	s.leaveHalfOpen(h)
 	if h.sa != nil {
 		delete(s.byRSPI, h.sa.spiR)
+	}
+	if h.old != nil {
+		delete(s.byRSPI, h.old.spiR)
 	}
 	s.mu.Unlock()
 }

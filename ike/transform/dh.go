@@ -2,6 +2,7 @@ package transform
 
 import (
 	"crypto/ecdh"
+	cryptorand "crypto/rand"
 	"crypto/subtle"
 	"fmt"
 	"io"
@@ -26,14 +27,17 @@ type KeyExchange interface {
 	SharedSecret(peer []byte) ([]byte, error)
 }
 
-// NewKeyExchange makes an ephemeral key in group g. The private key is read from rand (pass
-// crypto/rand.Reader): for ECP and Curve25519 the scalar bytes, for MODP the exponent. It
+// NewKeyExchange makes an ephemeral key in group g. The private key is read from rand (nil
+// means crypto/rand.Reader): for ECP and Curve25519 the scalar bytes, for MODP the exponent. It
 // returns an error wrapping ErrUnsupported for a group not in the registry (DHNone included).
 //
 // Reading the key from rand ourselves, rather than through ecdh.Curve.GenerateKey, is
 // deliberate: since Go 1.26 GenerateKey ignores its reader, and a fixed reader is how the
 // tests reproduce RFC 5903 and RFC 7748 vectors.
 func NewKeyExchange(g DHGroup, rand io.Reader) (KeyExchange, error) {
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
 	if mg, ok := modpGroups[g]; ok {
 		return newMODPKeyExchange(g, mg(), rand)
 	}

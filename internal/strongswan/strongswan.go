@@ -55,6 +55,8 @@ type Conn struct {
 	ESPProposals string
 	// RekeyTime, if set, is the CHILD SA's rekey_time (e.g. "4s"), to test rekeying.
 	RekeyTime string
+	// IKERekeyTime, if set, is the IKE SA's rekey_time, to test IKE SA rekeying.
+	IKERekeyTime string
 }
 
 // Client is a running charon.
@@ -199,6 +201,11 @@ func swanctlConf(c Conn) string {
 	w(2, "fragmentation = yes")
 	if c.Proposals != "" {
 		w(2, "proposals = %s", c.Proposals)
+	}
+	if c.IKERekeyTime != "" {
+		w(2, "rekey_time = %s", c.IKERekeyTime)
+		w(2, "over_time = 1h")
+		w(2, "rand_time = 0")
 	}
 	w(2, "local {")
 	w(3, "auth = %s", c.Auth)
