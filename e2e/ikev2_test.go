@@ -644,3 +644,48 @@ func TestIKEv2IKERekey(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestIKEv2MOBIKE: the client's address changes (the old one is removed); strongSwan moves its
+// SAs with MOBIKE (UPDATE_SA_ADDRESSES), and the gateway follows: same session, same VPN
+// address, traffic flows from the new address.
+func TestIKEv2MOBIKE(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp)
+	c, _ := g.client(t, 0, "alice@example.com", g.issueClient(t, "alice@example.com", "ecdsa-p256"))
+	if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("connect: %v\n%s", err, out)
+	}
+	before := g.connections(t)
+	ns, ctx := tp.Clients[0], context.Background()
+	for _, cmd := range [][]string{
+		// Keep the new address (and its route) when the old primary one goes.
+		{"sysctl", "-w", "net.ipv4.conf.eth0.promote_secondaries=1"},
+		{"ip", "addr", "add", "198.18.1.100/16", "dev", "eth0"},
+		{"ip", "addr", "del", tp.Clients[0].Addr.String() + "/16", "dev", "eth0"},
+	} {
+		if out, err := ns.Run(t, ctx, cmd[0], cmd[1:]...); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		conns := g.connections(t)
+		if len(conns) == 1 && strings.HasPrefix(conns[0].PublicAddress, "198.18.1.100:") {
+			if conns[0].ID != before[0].ID || conns[0].VPNAddress != before[0].VPNAddress {
+				t.Fatalf("the session changed when the client moved: %+v → %+v", before[0], conns[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway did not follow the client: %+v\nclient:\n%s\ngateway:\n%s", conns, c.Log(), g.proc.Output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if out, err := ns.Run(t, ctx, "ping", "-c", "3", "-W", "2", testnet.VNetHostAddr.String()); err != nil {
+		t.Fatalf("no traffic after the move: %v\n%s", err, out)
+	}
+	if !strings.Contains(g.proc.Output(), "client moved (MOBIKE)") {
+		t.Errorf("the move did not come through MOBIKE:\n%s", g.proc.Output())
+	}
+}

@@ -274,8 +274,10 @@ func (g *Gateway) Connections(ctx context.Context) ([]api.Connection, error) {
 		}
 		tr := s.Traffic()
 		c.IngressBytes, c.IngressPackets, c.EgressBytes, c.EgressPackets = tr.IngressBytes, tr.IngressPackets, tr.EgressBytes, tr.EgressPackets
-		if s.PublicAddr.IsValid() {
-			c.PublicAddress = s.PublicAddr.String()
+		if pa := s.PublicAddr; s.Remote != nil {
+			c.PublicAddress = s.Remote().String()
+		} else if pa.IsValid() {
+			c.PublicAddress = pa.String()
 		}
 		if s.VPNAddr.IsValid() {
 			c.VPNAddress = s.VPNAddr.String()

@@ -206,6 +206,7 @@ func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 		Protocol:   session.IKEv2,
 		AuthMethod: "certificate",
 		PublicAddr: t.Remote(),
+		Remote:     t.Remote,
 		VPNAddr:    t.Addr(),
 		StartedAt:  v.g.now(),
 		Stats: func() session.Traffic {

@@ -3,6 +3,7 @@ package ike
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/p2sgw/p2sgw/ike/message"
 )
@@ -88,6 +89,21 @@ func (sa *SA) handleInformational(h message.Header, ps message.Payloads) ([]byte
 		sa.state, sa.Err = StateDeleted, &NotifyError{n.NotifyType, ErrRefused}
 		resp, err := sa.seal(sa.header(message.ExchangeInformational, true, h.MessageID), nil)
 		return resp, EventDeleted, err
+	}
+	if sa.mobike && ps.Notify(message.NotifyUpdateSAAddresses) != nil {
+		// RFC 4555 §3.5: the client moved; the caller sends to the address this request came
+		// from. COOKIE2 is echoed (§3.8).
+		ev = EventAddressUpdate
+		if ps.Notify(message.NotifyNATDetectionSourceIP) != nil {
+			// As in IKE_SA_INIT: the client is told it is behind NAT, so ESP stays in UDP.
+			none := natHash(sa.spiI, sa.spiR, netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
+			out = append(out,
+				&message.Notify{NotifyType: message.NotifyNATDetectionSourceIP, Data: none},
+				&message.Notify{NotifyType: message.NotifyNATDetectionDestinationIP, Data: none})
+		}
+		if c2 := ps.Notify(message.NotifyCookie2); c2 != nil {
+			out = append(out, &message.Notify{NotifyType: message.NotifyCookie2, Data: c2.Data})
+		}
 	}
 	for _, p := range ps.FindAll(message.PayloadDelete) {
 		d := p.(*message.Delete)

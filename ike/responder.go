@@ -166,6 +166,10 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 		&message.TSi{Selectors: child.sa.TSi},
 		&message.TSr{Selectors: child.sa.TSr},
 	)
+	if ps.Notify(message.NotifyMOBIKESupported) != nil {
+		out = append(out, &message.Notify{NotifyType: message.NotifyMOBIKESupported})
+		sa.mobike = true
+	}
 	resp, err := sa.seal(sa.header(message.ExchangeIKEAuth, true, h.MessageID), out)
 	if err != nil {
 		return nil, EventNone, err

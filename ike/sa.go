@@ -59,9 +59,10 @@ const (
 	EventChildRekeyed                 // a CHILD SA rekey was answered: install Rekeyed, keep the old inbound SA
 	EventOldChildDeleted              // the peer deleted the CHILD SA a rekey replaced: remove its inbound SA
 	EventIKERekeyed                   // the IKE SA was rekeyed: RekeyedIKE carries on, this SA awaits its Delete
+	EventAddressUpdate                // the client moved (MOBIKE UPDATE_SA_ADDRESSES): send to where its request came from
 )
 
-var eventNames = [...]string{"none", "established", "deleted", "child_deleted", "failed", "child_rekeyed", "old_child_deleted", "ike_rekeyed"}
+var eventNames = [...]string{"none", "established", "deleted", "child_deleted", "failed", "child_rekeyed", "old_child_deleted", "ike_rekeyed", "address_update"}
 
 func (e Event) String() string {
 	if e < 0 || int(e) >= len(eventNames) {
@@ -139,6 +140,7 @@ type SA struct {
 	pendingRekey *pendingRekey // our CHILD SA rekey request, until its answer
 
 	fragmentation bool        // both sides announced IKEV2_FRAGMENTATION_SUPPORTED
+	mobike        bool        // both sides announced MOBIKE_SUPPORTED (RFC 4555)
 	reasm         *reassembly // the fragmented message being reassembled
 }
 

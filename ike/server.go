@@ -294,6 +294,13 @@ func (s *Server) deliver(t *Tunnel, bufs [][]byte) {
 	}
 }
 
+// moveTo points the tunnel at the client's new address (MOBIKE).
+func (t *Tunnel) moveTo(remote, local netip.AddrPort) {
+	t.mu.Lock()
+	t.remote, t.local = remote, local
+	t.mu.Unlock()
+}
+
 // follow updates the client's address when an authentic packet arrives from a new one (NAT
 // rebinding).
 func (t *Tunnel) follow(remote, local netip.AddrPort) {
@@ -592,6 +599,13 @@ func (s *Server) event(h *handle, ev Event, d datagram, err error) bool {
 		return false
 	case EventOldChildDeleted:
 		s.retire(h)
+		return false
+	case EventAddressUpdate:
+		if h.tunnel != nil {
+			old := h.tunnel.Remote()
+			h.tunnel.moveTo(d.remote, d.local)
+			s.log.Info("client moved (MOBIKE)", "peer", h.sa.Peer, "from", old, "to", d.remote)
+		}
 		return false
 	case EventIKERekeyed:
 		next := h.sa.RekeyedIKE

@@ -80,6 +80,10 @@ type Session struct {
 	// (a revocation, a removed root).
 	Certificates []*x509.Certificate
 
+	// Remote, if set, reports the client's public address now (it moves with NAT rebinding and
+	// MOBIKE); PublicAddr is where it connected from.
+	Remote func() netip.AddrPort
+
 	// Stats, if set, reports the traffic counters instead of Counters: a protocol that keeps
 	// its own (ESP SAs do) need not count twice.
 	Stats func() Traffic
