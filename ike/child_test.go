@@ -73,11 +73,14 @@ func TestChildRekey(t *testing.T) {
 		}
 		ini.Child.InSPI ^= 0xffff // the REKEY_SA notify names an SA the gateway does not have
 		req, _ := ini.RekeyChild(transform.DHNone, espP)
-		_, ev, err := res.Handle(req)
+		resp, ev, err := res.Handle(req)
 		if ev != EventNone || !errors.Is(err, ErrUnexpected) || res.Rekeyed != nil {
 			t.Fatalf("rekey of an unknown SA: %v %v", ev, err)
 		}
-		_ = message.NotifyChildSANotFound
+		_, ps, err := ini.open(resp)
+		if err != nil || ps.Notify(message.NotifyChildSANotFound) == nil {
+			t.Fatalf("the answer is not CHILD_SA_NOT_FOUND: %v %v", ps, err)
+		}
 	})
 }
 
