@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/p2sgw/p2sgw/esp"
@@ -23,74 +22,6 @@ import (
 //	UDP 4500 → classify → IKE (non-ESP marker) ─┴→ SA goroutine (mailbox) → Respond / SA.Handle → reply
 //	                   → ESP → tunnel by SPI → esp.Inbound.Open → Hooks.Deliver (the data plane)
 //	data plane → Tunnel.Send → esp.Outbound.Seal → UDP 4500 to the client's current address
-
-// Tunnel is one client's ESP in UDP: what the data plane sends through and the hooks see.
-type Tunnel struct {
-	srv  *Server
-	addr netip.Addr // the client's VPN address
-
-	lastSeen atomic.Int64 // Unix nanoseconds of the last authentic packet from the client
-
-	mu      sync.Mutex    // guards the fields below
-	in      *esp.Inbound  // the current CHILD SA's inbound SA
-	out     *esp.Outbound // the current CHILD SA's outbound SA: Send seals with it
-	retired struct{ in, out esp.Stats }
-	remote  netip.AddrPort
-	local   netip.AddrPort
-	pkts    []netio.Packet // scratch for Send, reused under mu
-}
-
-// inboundSA is an inbound ESP SA and the tunnel it belongs to. During a rekey a tunnel has
-// two: the old one until the client deletes it, and the new one.
-type inboundSA struct {
-	t  *Tunnel
-	in *esp.Inbound
-}
-
-// Addr returns the client's VPN address.
-func (t *Tunnel) Addr() netip.Addr { return t.addr }
-
-// Remote returns the client's public address and port as last seen.
-func (t *Tunnel) Remote() netip.AddrPort {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.remote
-}
-
-// Stats returns the traffic counters of the tunnel's ESP SAs, rekeyed ones included.
-func (t *Tunnel) Stats() (in, out esp.Stats) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	in, out = t.in.Stats(), t.out.Stats()
-	in.Packets += t.retired.in.Packets
-	in.Bytes += t.retired.in.Bytes
-	out.Packets += t.retired.out.Packets
-	out.Bytes += t.retired.out.Bytes
-	return in, out
-}
-
-// Send seals each packet bufs[i][offset:] in place and sends the batch to the client. Each
-// buffer must have esp.Headroom before offset and esp.Tailroom capacity after its end (the
-// data plane's Headroom and Tailroom are larger). It implements dataplane.Sender.
-func (t *Tunnel) Send(bufs [][]byte, offset int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.pkts = t.pkts[:0]
-	for _, b := range bufs {
-		n := len(b) - offset
-		pkt, err := t.out.Seal(b[:cap(b)], offset, n)
-		if err != nil {
-			t.srv.log.Debug("ESP seal failed", "vpn_address", t.addr, "len", n, "err", err) // also counted by the SA
-			continue
-		}
-		t.pkts = append(t.pkts, netio.Packet{Buf: pkt, Remote: t.remote, Local: t.local})
-	}
-	if len(t.pkts) > 0 {
-		if _, err := t.srv.natt.WriteBatch(t.pkts); err != nil {
-			t.srv.log.Debug("ESP send failed", "vpn_address", t.addr, "remote", t.remote, "err", err)
-		}
-	}
-}
 
 // Hooks connect the server to the gateway. They are called from SA goroutines and the ESP
 // reader and must be safe for concurrent use.
@@ -294,23 +225,6 @@ func (s *Server) deliver(t *Tunnel, bufs [][]byte) {
 	}
 }
 
-// moveTo points the tunnel at the client's new address (MOBIKE).
-func (t *Tunnel) moveTo(remote, local netip.AddrPort) {
-	t.mu.Lock()
-	t.remote, t.local = remote, local
-	t.mu.Unlock()
-}
-
-// follow updates the client's address when an authentic packet arrives from a new one (NAT
-// rebinding).
-func (t *Tunnel) follow(remote, local netip.AddrPort) {
-	t.mu.Lock()
-	if t.remote != remote {
-		t.remote, t.local = remote, local
-	}
-	t.mu.Unlock()
-}
-
 func (s *Server) inbound(spi uint32) (inboundSA, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -489,63 +403,6 @@ func (s *Server) run(h *handle) {
 			s.send(live.dst, live.req)
 			live.again()
 		}
-	}
-}
-
-// liveness is an SA's outstanding liveness check and its retransmission schedule.
-type liveness struct {
-	timers Timers
-	req    []byte
-	dst    datagram
-	since  time.Time
-	wait   time.Duration
-	timer  *time.Timer
-}
-
-func newLiveness(t Timers) *liveness { return &liveness{timers: t} }
-
-func (l *liveness) waiting() bool { return l.req != nil }
-
-func (l *liveness) sent(req []byte, d datagram) {
-	l.req, l.dst, l.since, l.wait = req, d, time.Now(), time.Second
-	l.arm()
-}
-
-func (l *liveness) again() {
-	l.wait = min(2*l.wait, 16*time.Second)
-	l.arm()
-}
-
-func (l *liveness) arm() {
-	wait := min(l.wait, time.Until(l.since.Add(l.timers.DeadPeerTimeout)))
-	if l.timer == nil {
-		l.timer = time.NewTimer(max(wait, 0))
-		return
-	}
-	l.timer.Reset(max(wait, 0))
-}
-
-func (l *liveness) expired() bool { return time.Since(l.since) >= l.timers.DeadPeerTimeout }
-
-func (l *liveness) answered() {
-	l.req = nil
-	if l.timer != nil {
-		l.timer.Stop()
-	}
-}
-
-// retransmit is the channel that fires when the check is due again; nil (never) when none
-// is outstanding.
-func (l *liveness) retransmit() <-chan time.Time {
-	if l.req == nil || l.timer == nil {
-		return nil
-	}
-	return l.timer.C
-}
-
-func (l *liveness) stop() {
-	if l.timer != nil {
-		l.timer.Stop()
 	}
 }
 
