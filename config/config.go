@@ -155,19 +155,24 @@ type IKE struct {
 	// DeadPeerTimeout is how long the gateway retransmits a request (a liveness check) without
 	// an answer before it removes the client and frees its address.
 	DeadPeerTimeout string `yaml:"dead_peer_timeout"`
+	// ChildLifetime is how long the gateway uses a CHILD SA's keys before it rekeys the SA
+	// itself, if the client has not rekeyed it first (clients usually do, sooner).
+	ChildLifetime string `yaml:"child_lifetime"`
 }
 
 // Default IKE timers.
 const (
 	DefaultDPDInterval     = "30s"
 	DefaultDeadPeerTimeout = "2m"
+	DefaultChildLifetime   = "3h"
 )
 
-// DPD returns the parsed timers; Validate has checked them.
-func (k IKE) DPD() (interval, timeout time.Duration) {
-	interval, _ = time.ParseDuration(k.DPDInterval)
-	timeout, _ = time.ParseDuration(k.DeadPeerTimeout)
-	return interval, timeout
+// Durations returns the parsed timers; Validate has checked them.
+func (k IKE) Durations() (dpdInterval, deadPeerTimeout, childLifetime time.Duration) {
+	dpdInterval, _ = time.ParseDuration(k.DPDInterval)
+	deadPeerTimeout, _ = time.ParseDuration(k.DeadPeerTimeout)
+	childLifetime, _ = time.ParseDuration(k.ChildLifetime)
+	return dpdInterval, deadPeerTimeout, childLifetime
 }
 
 // Log configures logging.

@@ -92,6 +92,9 @@ func (c *Config) ApplyDefaults() {
 	if c.IKE.DeadPeerTimeout == "" {
 		c.IKE.DeadPeerTimeout = DefaultDeadPeerTimeout
 	}
+	if c.IKE.ChildLifetime == "" {
+		c.IKE.ChildLifetime = DefaultChildLifetime
+	}
 	if len(c.TunnelTypes) == 0 {
 		if strings.EqualFold(c.SKU, "Basic") {
 			c.TunnelTypes = []string{TunnelSSTP}

@@ -689,3 +689,28 @@ func TestIKEv2MOBIKE(t *testing.T) {
 		t.Errorf("the move did not come through MOBIKE:\n%s", g.proc.Output())
 	}
 }
+
+// TestIKEv2GatewayRekey: the gateway rekeys a CHILD SA itself when its lifetime ends (the client
+// does not): a CREATE_CHILD_SA of ours, then our Delete of the old SA; pings keep flowing.
+func TestIKEv2GatewayRekey(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp, "child_lifetime: 3h", "child_lifetime: 3s")
+	c, _ := g.client(t, 0, "alice@example.com", g.issueClient(t, "alice@example.com", "ecdsa-p256"))
+	if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("connect: %v\n%s", err, out)
+	}
+	out, err := tp.Clients[0].Run(t, context.Background(), "ping", "-c", "16", "-i", "0.5", "-W", "2", testnet.VNetHostAddr.String())
+	if err != nil || !strings.Contains(out, " 0% packet loss") {
+		t.Fatalf("ping across the gateway's rekeys: %v\n%s\ngateway log:\n%s", err, out, g.proc.Output())
+	}
+	if n := strings.Count(g.proc.Output(), "CHILD SA rekeyed"); n < 2 {
+		t.Fatalf("the gateway rekeyed %d times in 8 s with child_lifetime 3s:\n%s\nclient:\n%s", n, g.proc.Output(), c.Log())
+	}
+	if !strings.Contains(c.Log(), "received DELETE for ESP CHILD_SA") {
+		t.Errorf("the client never got our Delete of the old CHILD SA:\n%s", c.Log())
+	}
+	if conns := g.connections(t); len(conns) != 1 {
+		t.Fatalf("connections after the gateway's rekeys: %+v", conns)
+	}
+}

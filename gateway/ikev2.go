@@ -240,8 +240,8 @@ func (v *ikev2) ended(sa *ike.SA, t *ike.Tunnel, reason string) {
 }
 
 func timers(cfg *config.Config) ike.Timers {
-	iv, to := cfg.IKE.DPD()
-	return ike.Timers{DPDInterval: iv, DeadPeerTimeout: to}
+	iv, to, life := cfg.IKE.Durations()
+	return ike.Timers{DPDInterval: iv, DeadPeerTimeout: to, ChildLifetime: life}
 }
 
 // planePolicy is what the data plane lets clients reach under cfg.

@@ -142,7 +142,13 @@ func (sa *SA) RekeyChild(group transform.DHGroup, proposals []transform.Proposal
 		}
 		ps = append(ps, &message.KE{Group: uint16(group), Data: kx.PublicKey()})
 	}
-	ps = append(ps, &message.TSi{Selectors: sa.Child.TSi}, &message.TSr{Selectors: sa.Child.TSr})
+	// TSi is the exchange initiator's side: ours. ChildSA keeps the IKE SA initiator's (the
+	// client's) as TSi, so the gateway swaps them.
+	tsi, tsr := sa.Child.TSi, sa.Child.TSr
+	if !sa.initiator {
+		tsi, tsr = tsr, tsi
+	}
+	ps = append(ps, &message.TSi{Selectors: tsi}, &message.TSr{Selectors: tsr})
 	req, err := sa.request(message.ExchangeCreateChildSA, ps)
 	if err != nil {
 		return nil, err
@@ -195,10 +201,14 @@ func (sa *SA) handleRekeyResponse(ps message.Payloads) ([]byte, Event, error) {
 	if err != nil {
 		return nil, EventNone, err
 	}
+	ctsi, ctsr := tsi.Selectors, tsr.Selectors
+	if !sa.initiator {
+		ctsi, ctsr = ctsr, ctsi // back to the client's side as TSi
+	}
 	sa.Rekeyed = &ChildSA{
 		Suite: sel.Suite, InSPI: p.spi, OutSPI: spi32(sel.Proposal.SPI),
 		In: keys.ResponderToInitiator, Out: keys.InitiatorToResponder,
-		TSi: tsi.Selectors, TSr: tsr.Selectors,
+		TSi: ctsi, TSr: ctsr,
 	}
 	return nil, EventChildRekeyed, nil
 }

@@ -152,6 +152,13 @@ func (sa *SA) handleResponse(datagram []byte, h message.Header) ([]byte, Event, 
 		return nil, EventDeleted, nil
 	case h.Exchange == message.ExchangeCreateChildSA && sa.pendingRekey != nil:
 		return sa.handleRekeyResponse(ps)
+	case sa.OldChild != nil && h.Exchange == message.ExchangeInformational:
+		// The answer to our Delete of the CHILD SA a rekey replaced (DeleteOldChild).
+		for _, p := range ps.FindAll(message.PayloadDelete) {
+			if d := p.(*message.Delete); d.Protocol == message.ProtocolESP && containsSPI(d.SPIs, sa.OldChild.OutSPI) {
+				return nil, EventOldChildDeleted, nil
+			}
+		}
 	}
 	return nil, EventNone, nil
 }

@@ -12,7 +12,12 @@ type liveness struct {
 	timer  *time.Timer
 }
 
-func newLiveness(t Timers) *liveness { return &liveness{timers: t} }
+func newLiveness(t Timers) *liveness {
+	if t.DeadPeerTimeout <= 0 {
+		t.DeadPeerTimeout = 2 * time.Minute // our requests are retransmitted even without DPD
+	}
+	return &liveness{timers: t}
+}
 
 func (l *liveness) waiting() bool { return l.req != nil }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/p2sgw/p2sgw/esp"
 	"github.com/p2sgw/p2sgw/ike/message"
+	"github.com/p2sgw/p2sgw/ike/transform"
 	"github.com/p2sgw/p2sgw/netio"
 )
 
@@ -48,6 +49,9 @@ type Timers struct {
 	// DeadPeerTimeout is how long the server retransmits that request (after 1 s, 2 s, 4 s, …)
 	// before it gives the client up and ends its session.
 	DeadPeerTimeout time.Duration
+	// ChildLifetime is how long a CHILD SA's keys are used before the gateway rekeys it (if the
+	// client has not done so first); 0: the gateway never starts a rekey.
+	ChildLifetime time.Duration
 }
 
 // Server runs the IKEv2 responder and the ESP data path on two sockets.
@@ -332,6 +336,21 @@ func (s *Server) run(h *handle) {
 	var lastIKE time.Time
 	live := newLiveness(s.timers)
 	defer live.stop()
+	// rekeyTimer rekeys the CHILD SA at the end of its lifetime; reset by every rekey.
+	rekeyTimer := time.NewTimer(time.Hour)
+	rekeyTimer.Stop()
+	defer rekeyTimer.Stop()
+	armRekey := func() {
+		if s.timers.ChildLifetime > 0 {
+			rekeyTimer.Reset(s.timers.ChildLifetime)
+		}
+	}
+	// ours sends a request of ours to the client and keeps retransmitting it until answered.
+	ours := func(req []byte) {
+		d := datagram{remote: h.tunnel.Remote(), local: h.tunnel.local, natt: true}
+		s.send(d, req)
+		live.sent(req, d)
+	}
 	for {
 		select {
 		case d := <-h.mailbox:
@@ -367,6 +386,18 @@ func (s *Server) run(h *handle) {
 			if done := s.event(h, ev, d, err); done {
 				return
 			}
+			switch ev {
+			case EventEstablished:
+				armRekey()
+			case EventChildRekeyed:
+				armRekey()
+				if hdr.IsResponse() {
+					// Our own rekey: we retire the old CHILD SA (RFC 7296 §1.3.3).
+					if del, err := h.sa.DeleteOldChild(); err == nil {
+						ours(del)
+					}
+				}
+			}
 		case reason := <-h.control:
 			s.disconnect(h, lastReq, reason)
 			return
@@ -375,8 +406,22 @@ func (s *Server) run(h *handle) {
 				s.log.Info("IKE SA dropped: the client did not finish the handshake", "remote", lastReq.remote)
 				return
 			}
+		case <-rekeyTimer.C:
+			if h.tunnel == nil || h.sa.State() != StateEstablished || h.sa.OldChild != nil {
+				continue
+			}
+			if live.waiting() || h.sa.Awaiting() {
+				rekeyTimer.Reset(time.Second) // one request at a time: try again shortly
+				continue
+			}
+			req, err := h.sa.RekeyChild(transform.DHNone, s.cfg.ESPProposals)
+			if err != nil {
+				s.log.Error("cannot start a CHILD SA rekey", "peer", h.sa.Peer, "err", err)
+				continue
+			}
+			ours(req)
 		case <-dpdC:
-			if h.tunnel == nil || live.waiting() || h.sa.State() != StateEstablished {
+			if h.tunnel == nil || live.waiting() || h.sa.Awaiting() || h.sa.State() != StateEstablished {
 				continue
 			}
 			seen := max(lastIKE.UnixNano(), h.tunnel.lastSeen.Load())
@@ -387,9 +432,7 @@ func (s *Server) run(h *handle) {
 			if err != nil {
 				continue
 			}
-			d := datagram{remote: h.tunnel.Remote(), local: h.tunnel.local, natt: true}
-			s.send(d, req)
-			live.sent(req, d)
+			ours(req)
 		case <-live.retransmit():
 			if !h.sa.Awaiting() {
 				live.answered()
