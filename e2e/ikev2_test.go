@@ -195,6 +195,7 @@ type connJSON struct {
 	VPNAddress    string `json:"vpn_address"`
 	PublicAddress string `json:"public_address"`
 	Protocol      string `json:"protocol"`
+	AuthMethod    string `json:"auth_method"`
 	IngressBytes  uint64 `json:"ingress_bytes"`
 	EgressBytes   uint64 `json:"egress_bytes"`
 }
@@ -712,5 +713,37 @@ func TestIKEv2GatewayRekey(t *testing.T) {
 	}
 	if conns := g.connections(t); len(conns) != 1 {
 		t.Fatalf("connections after the gateway's rekeys: %+v", conns)
+	}
+}
+
+// TestIKEv2EAPTLS: strongSwan authenticates with EAP-TLS (Azure's Windows certificate profile),
+// terminated by the gateway: same policy, an address, traffic; a revoked certificate fails.
+func TestIKEv2EAPTLS(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 2, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp)
+	eapTLS := func(conn *strongswan.Conn) { conn.Auth = strongswan.AuthEAPTLS }
+	c, _ := g.clientWith(t, 0, "alice@example.com", g.issueClient(t, "alice@example.com", "ecdsa-p256"), eapTLS)
+	if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("EAP-TLS connect: %v\n%s\n%s\ngateway:\n%s", err, out, c.Log(), g.proc.Output())
+	}
+	conns := g.connections(t)
+	if len(conns) != 1 || conns[0].User != "alice@example.com" || conns[0].AuthMethod != "eap-tls" {
+		t.Fatalf("connections: %+v", conns)
+	}
+	resp, err := tp.Clients[0].HTTPClient(10 * time.Second).Get(tp.StartVNetHTTP(t))
+	if err != nil {
+		t.Fatalf("through the tunnel: %v", err)
+	}
+	resp.Body.Close()
+
+	revoked := g.issueClient(t, "bob@example.com", "ecdsa-p256")
+	ok(t, "revoked-cert", "add", "--socket", g.socket, "--name", "bob", "--thumbprint", pki.ThumbprintsOf(revoked.Cert.Raw).SHA1)
+	b, _ := g.clientWith(t, 1, "bob@example.com", revoked, eapTLS)
+	if out, err := b.Initiate(context.Background(), "p2s"); err == nil {
+		t.Fatalf("a revoked certificate connected with EAP-TLS:\n%s", out)
+	}
+	if !strings.Contains(g.proc.Output(), "revoked") {
+		t.Errorf("the gateway did not log the revocation:\n%s", g.proc.Output())
 	}
 }

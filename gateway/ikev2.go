@@ -70,6 +70,7 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config) (done <-ch
 		Authenticate: v.authenticate,
 		Assign:       v.assign,
 		AllocateSPI:  v.allocateSPI,
+		EAPTLS:       eapTLSConfig(id),
 		Now:          g.now,
 	}
 	log := g.log.With("component", "ikev2")
@@ -204,7 +205,7 @@ func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 		ID:         sa.Lease.Session,
 		User:       sa.Peer,
 		Protocol:   session.IKEv2,
-		AuthMethod: "certificate",
+		AuthMethod: sa.AuthMethod,
 		PublicAddr: t.Remote(),
 		Remote:     t.Remote,
 		VPNAddr:    t.Addr(),
@@ -223,7 +224,7 @@ func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 		v.plane.Detach(t.Addr(), t)
 		return err
 	}
-	v.g.log.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "public_address", s.PublicAddr,
+	v.g.log.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "auth", s.AuthMethod, "public_address", s.PublicAddr,
 		"vpn_address", s.VPNAddr, "ike", sa.Suite(), "esp", sa.Child.Suite)
 	return nil
 }
@@ -247,4 +248,14 @@ func timers(cfg *config.Config) ike.Timers {
 // planePolicy is what the data plane lets clients reach under cfg.
 func planePolicy(cfg *config.Config) dataplane.Policy {
 	return dataplane.Policy{Allowed: cfg.VNetAddressSpace, Pools: cfg.ClientAddressPools, ClientToClient: cfg.ClientToClient}
+}
+
+// eapTLSConfig is the TLS side of EAP-TLS: the gateway's own certificate, as in IKEv2 (one
+// certificate for both, so Windows' "verify the server's identity" sees the same one).
+func eapTLSConfig(id ike.Identity) *tls.Config {
+	cert := tls.Certificate{PrivateKey: id.Key, Leaf: id.Chain[0]}
+	for _, c := range id.Chain {
+		cert.Certificate = append(cert.Certificate, c.Raw)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 }

@@ -2,6 +2,7 @@ package ike
 
 import (
 	"crypto"
+	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"net/netip"
@@ -48,6 +49,10 @@ type ResponderConfig struct {
 	Assign func(name string) (*Lease, error)
 	// AllocateSPI returns a fresh inbound ESP SPI, unique on this gateway.
 	AllocateSPI func() (uint32, error)
+	// EAPTLS, if set, lets clients that send no AUTH authenticate with EAP-TLS terminated by the
+	// gateway (Windows' certificate profile): the gateway's certificate and key for TLS. The
+	// client's certificate goes through Authenticate as in certificate authentication.
+	EAPTLS *tls.Config
 	// Rand is the randomness (nonces, DH keys, IVs); nil means crypto/rand.
 	Rand io.Reader
 	// Now is the clock; nil means time.Now.

@@ -61,7 +61,9 @@ func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, e
 	switch {
 	case h.Exchange == message.ExchangeIKEAuth && !sa.initiator && sa.state == StateAuthWait:
 		resp, ev, err = sa.handleAuthRequest(h, ps)
-	case sa.state == StateAuthWait:
+	case h.Exchange == message.ExchangeIKEAuth && sa.state == StateEAP:
+		resp, ev, err = sa.handleEAP(h, ps)
+	case sa.state == StateAuthWait || sa.state == StateEAP:
 		return nil, EventNone, fmt.Errorf("%w: %s before IKE_AUTH", ErrUnexpected, h.Exchange)
 	case h.Exchange == message.ExchangeInformational:
 		resp, ev, err = sa.handleInformational(h, ps)

@@ -119,7 +119,10 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 	}
 	authP, _ := ps.Find(message.PayloadAuth).(*message.Auth)
 	if authP == nil {
-		return fail(message.NotifyAuthenticationFailed, fmt.Errorf("%w: EAP is not offered on this gateway; the client must authenticate with a certificate", ErrAuthFailed))
+		if sa.resp.EAPTLS == nil {
+			return fail(message.NotifyAuthenticationFailed, fmt.Errorf("%w: EAP is not offered on this gateway; the client must authenticate with a certificate", ErrAuthFailed))
+		}
+		return sa.startEAP(h, ps)
 	}
 	idi := ps.Find(message.PayloadIDi).(*message.IDi)
 	leaf, inter, err := peerCerts(ps)
@@ -175,7 +178,7 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 		return nil, EventNone, err
 	}
 	sa.state, sa.Peer, sa.Lease, sa.Child, sa.Established = StateEstablished, name, lease, child.sa, sa.now()
-	sa.PeerCerts = append([]*x509.Certificate{leaf}, inter...)
+	sa.PeerCerts, sa.AuthMethod = append([]*x509.Certificate{leaf}, inter...), "certificate"
 	return resp, EventEstablished, nil
 }
 

@@ -35,9 +35,10 @@ const (
 	StateDeleting                 // we sent a Delete and wait for its answer
 	StateDeleted                  // the IKE SA is gone (by either side)
 	StateFailed                   // the handshake failed
+	StateEAP                      // responder: IKE_AUTH goes on with EAP rounds
 )
 
-var stateNames = [...]string{"INIT_SENT", "AUTH_WAIT", "ESTABLISHED", "DELETING", "DELETED", "FAILED"}
+var stateNames = [...]string{"INIT_SENT", "AUTH_WAIT", "ESTABLISHED", "DELETING", "DELETED", "FAILED", "EAP"}
 
 func (s State) String() string {
 	if s < 0 || int(s) >= len(stateNames) {
@@ -126,6 +127,8 @@ type SA struct {
 	// PeerCerts are the certificates the peer authenticated with, its own first: the gateway
 	// checks them again when a revocation or a root removal may have made them invalid.
 	PeerCerts []*x509.Certificate
+	// AuthMethod is how the peer authenticated: "certificate" (IKEv2 signature) or "eap-tls".
+	AuthMethod string
 	// Err is why the SA failed, for the log.
 	Err error
 
@@ -138,6 +141,8 @@ type SA struct {
 	remote   netip.AddrPort
 
 	pendingRekey *pendingRekey // our CHILD SA rekey request, until its answer
+
+	eap *eapState // the EAP rounds of IKE_AUTH (responder)
 
 	fragmentation bool        // both sides announced IKEV2_FRAGMENTATION_SUPPORTED
 	mobike        bool        // both sides announced MOBIKE_SUPPORTED (RFC 4555)
