@@ -500,6 +500,40 @@ func TestIKEv2ChildRekey(t *testing.T) {
 				t.Fatalf("connect: %v\n%s", err, out)
 			}
 			before := virtualIP(t, c)
+			// A checksummed transfer across the rekeys: 16 MiB read at about 2 MiB/s.
+			data := blob()[:16<<20]
+			sum := sha256.Sum256(data)
+			web := tp.VNet.StartHTTP(t, netip.AddrPortFrom(testnet.VNetHostAddr, 8080).String(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.ServeContent(w, r, "blob", time.Time{}, bytes.NewReader(data))
+			}))
+			transfer := make(chan error, 1)
+			go func() {
+				resp, err := tp.Clients[0].HTTPClient(time.Minute).Get(web + "blob")
+				if err != nil {
+					transfer <- err
+					return
+				}
+				defer resp.Body.Close()
+				h := sha256.New()
+				buf := make([]byte, 256<<10)
+				for {
+					n, err := resp.Body.Read(buf)
+					h.Write(buf[:n])
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						transfer <- err
+						return
+					}
+					time.Sleep(120 * time.Millisecond)
+				}
+				if got := h.Sum(nil); !bytes.Equal(got, sum[:]) {
+					transfer <- fmt.Errorf("checksum %x, want %x", got, sum)
+					return
+				}
+				transfer <- nil
+			}()
 			out, err := tp.Clients[0].Run(t, context.Background(), "ping", "-c", "16", "-i", "0.5", "-W", "2", testnet.VNetHostAddr.String())
 			if err != nil {
 				t.Fatalf("ping across rekeys: %v\n%s\ngateway log:\n%s", err, out, g.proc.Output())
@@ -513,6 +547,9 @@ func TestIKEv2ChildRekey(t *testing.T) {
 			}
 			if after := virtualIP(t, c); after != before {
 				t.Fatalf("address changed across rekeys: %s → %s", before, after)
+			}
+			if err := <-transfer; err != nil {
+				t.Fatalf("the transfer across the rekeys: %v", err)
 			}
 			if conns := g.connections(t); len(conns) != 1 || conns[0].IngressBytes == 0 {
 				t.Fatalf("connections after rekeys: %+v", conns)
