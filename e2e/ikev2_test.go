@@ -784,3 +784,53 @@ func TestIKEv2EAPTLS(t *testing.T) {
 		t.Errorf("the gateway did not log the revocation:\n%s", g.proc.Output())
 	}
 }
+
+// TestIKEv2ProposalMatrix drives strongSwan with the proposals the native clients offer
+// (../shared/INTEROP.md): each connects to the default proposals — except Windows' built-in
+// defaults (MODP-1024, SHA-1), which are refused unless legacy_windows_proposals is on.
+func TestIKEv2ProposalMatrix(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	clients := []struct {
+		name, ike, esp string
+		legacyOnly     bool
+	}{
+		{"Windows 10/11 with our policy", "aes256gcm16-prfsha256-ecp256", "aes256gcm16", false},
+		{"Windows 10/11 defaults", "aes256-sha1-modp1024,aes128-sha1-modp1024,aes256-sha256-modp1024", "aes256-sha1,aes128-sha1", true},
+		{"macOS", "aes256-sha256-modp2048", "aes256-sha256", false},
+		{"iOS", "aes256-sha256-ecp256,aes256-sha256-modp2048", "aes256-sha256,aes256gcm16", false},
+		{"Android 12+", "aes256gcm16-prfsha256-curve25519,aes256-sha256-modp2048,aes256-sha256-modp4096", "aes256gcm16,aes256-sha256", false},
+	}
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("legacy_windows_proposals=%v", legacy), func(t *testing.T) {
+			tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+			var g *ikeGateway
+			if legacy {
+				g = startIKEGateway(t, tp, "legacy_windows_proposals: false", "legacy_windows_proposals: true")
+			} else {
+				g = startIKEGateway(t, tp)
+			}
+			cert := g.issueClient(t, "alice@example.com", "ecdsa-p256")
+			for i, cl := range clients {
+				t.Run(cl.name, func(t *testing.T) {
+					c, _ := g.clientWith(t, 0, "alice@example.com", cert, func(conn *strongswan.Conn) {
+						conn.Name = fmt.Sprintf("p2s%d", i)
+						conn.Proposals, conn.ESPProposals = cl.ike, cl.esp
+					})
+					out, err := c.Initiate(context.Background(), fmt.Sprintf("p2s%d", i))
+					want := legacy || !cl.legacyOnly
+					switch {
+					case want && err != nil:
+						t.Fatalf("refused: %v\n%s\n%s", err, out, c.Log())
+					case !want && err == nil:
+						t.Fatalf("connected with Windows' weak defaults and the switch off:\n%s", out)
+					case !want && !strings.Contains(c.Log(), "NO_PROPOSAL_CHOSEN"):
+						t.Errorf("refused, but not with NO_PROPOSAL_CHOSEN:\n%s", c.Log())
+					}
+					if err == nil {
+						c.Terminate(context.Background(), fmt.Sprintf("p2s%d", i))
+					}
+				})
+			}
+		})
+	}
+}
