@@ -40,8 +40,16 @@ func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, e
 	sa.extra = nil
 	switch {
 	case h.MessageID+1 == sa.nextPeerID && sa.lastResp != nil:
-		// A retransmission. Of a fragmented one, answer fragment 1 only (RFC 7383 §2.6.1).
-		if s, err := message.DecodeSealed(datagram); err == nil && s.Fragment && s.FragmentNumber != 1 {
+		// A retransmission, if it is authentic: answer it again, not processing it twice. Of a
+		// fragmented one, answer fragment 1 only (RFC 7383 §2.6.1).
+		s, err := message.DecodeSealed(datagram)
+		if err != nil {
+			return nil, EventNone, err
+		}
+		if _, err := sa.recv.Open(nil, s.Body, datagram[:s.BodyOffset]); err != nil {
+			return nil, EventNone, fmt.Errorf("ike: retransmission does not authenticate: %w", err)
+		}
+		if s.Fragment && s.FragmentNumber != 1 {
 			return nil, EventNone, nil
 		}
 		sa.extra = sa.lastExtra
@@ -52,6 +60,10 @@ func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, e
 	_, ps, err := sa.open(datagram)
 	if errors.Is(err, errIncomplete) {
 		return nil, EventNone, nil
+	}
+	var malformed *malformedError
+	if errors.As(err, &malformed) {
+		return sa.answerMalformed(h, err)
 	}
 	if err != nil {
 		return nil, EventNone, err
@@ -202,4 +214,22 @@ func containsSPI(spis []uint32, spi uint32) bool {
 		}
 	}
 	return false
+}
+
+// answerMalformed answers an authentic request whose payloads do not decode: with
+// UNSUPPORTED_CRITICAL_PAYLOAD (naming the payload type) or INVALID_SYNTAX. The request counts
+// as answered; the SA stays.
+func (sa *SA) answerMalformed(h message.Header, err error) ([]byte, Event, error) {
+	n := &message.Notify{NotifyType: message.NotifyInvalidSyntax}
+	var uc *message.UnsupportedCriticalError
+	if errors.As(err, &uc) {
+		n = &message.Notify{NotifyType: message.NotifyUnsupportedCriticalPayload, Data: []byte{byte(uc.Type)}}
+	}
+	resp, serr := sa.seal(sa.header(h.Exchange, true, h.MessageID), []message.Payload{n})
+	if serr != nil {
+		return nil, EventNone, serr
+	}
+	sa.nextPeerID++
+	sa.lastResp, sa.lastExtra = resp, nil
+	return resp, EventNone, err
 }

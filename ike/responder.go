@@ -25,8 +25,15 @@ import (
 //	        <-- { SA, KEr, Nr, N(NAT_D_S), N(NAT_D_D), CERTREQ, [N(SIG_HASH)] }
 func Respond(cfg *ResponderConfig, req []byte, spiR uint64, local, remote netip.AddrPort) (*SA, []byte, error) {
 	m, err := message.Decode(req)
+	var uc *message.UnsupportedCriticalError
+	if errors.As(err, &uc) {
+		if h, herr := message.DecodeHeader(req); herr == nil && h.Exchange == message.ExchangeIKESAInit && !h.IsResponse() {
+			sa := &SA{}
+			return nil, sa.plainError(h, message.NotifyUnsupportedCriticalPayload, []byte{byte(uc.Type)}), err
+		}
+	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, err // anything else undecodable: a silent drop
 	}
 	h := m.Header
 	if h.Exchange != message.ExchangeIKESAInit || h.IsResponse() || h.MessageID != 0 || h.SPIr != 0 || !h.IsInitiator() {

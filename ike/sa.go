@@ -262,10 +262,17 @@ func (sa *SA) open(datagram []byte) (message.Header, message.Payloads, error) {
 	}
 	ps, err := message.DecodePayloads(s.Inner, plain)
 	if err != nil {
-		return s.Header, nil, err
+		return s.Header, nil, &malformedError{err}
 	}
 	return s.Header, ps, nil
 }
+
+// malformedError is an authentic message (it decrypted) whose payloads do not decode: the
+// peer gets an answer (RFC 7296 §2.21.2), unlike for a message that fails to authenticate.
+type malformedError struct{ err error }
+
+func (e *malformedError) Error() string { return e.err.Error() }
+func (e *malformedError) Unwrap() error { return e.err }
 
 // natHash is the NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | port) (RFC 7296 §2.23).
 func natHash(spiI, spiR uint64, ap netip.AddrPort) []byte {
