@@ -12,9 +12,9 @@ import (
 	"github.com/p2sgw/p2sgw/pki"
 )
 
-// certFile reads and parses a PEM certificate file, reporting problems against field. It
+// pemFile reads the PEM file a required field names, reporting problems against field. It
 // returns nil after reporting.
-func (v *checker) certFile(field, path, what string) []*x509.Certificate {
+func (v *checker) pemFile(field, path, what string) []byte {
 	if path == "" {
 		v.errorf(field, "required: %s", what)
 		return nil
@@ -22,6 +22,16 @@ func (v *checker) certFile(field, path, what string) []*x509.Certificate {
 	data, err := readRegularFile(path, maxPEMSize)
 	if err != nil {
 		v.errorf(field, "%s", fileProblem(path, err))
+		return nil
+	}
+	return data
+}
+
+// certFile reads and parses a PEM certificate file, reporting problems against field. It
+// returns nil after reporting.
+func (v *checker) certFile(field, path, what string) []*x509.Certificate {
+	data := v.pemFile(field, path, what)
+	if data == nil {
 		return nil
 	}
 	certs, err := parseCertificates(data)
@@ -35,13 +45,8 @@ func (v *checker) certFile(field, path, what string) []*x509.Certificate {
 // keyFile reads and parses a PEM private key file, reporting problems against field. It
 // returns nil after reporting.
 func (v *checker) keyFile(field, path, what string) crypto.Signer {
-	if path == "" {
-		v.errorf(field, "required: %s", what)
-		return nil
-	}
-	data, err := readRegularFile(path, maxPEMSize)
-	if err != nil {
-		v.errorf(field, "%s", fileProblem(path, err))
+	data := v.pemFile(field, path, what)
+	if data == nil {
 		return nil
 	}
 	key, err := parsePrivateKey(data)

@@ -536,15 +536,8 @@ func (s *Server) releaseLease(h *handle) {
 
 // establish builds the ESP SAs and hands the tunnel to the gateway.
 func (s *Server) establish(h *handle, d datagram) error {
-	inCfg, outCfg, err := h.sa.Child.ESPConfigs()
-	if err != nil {
-		return err
-	}
-	in, err := esp.NewInbound(inCfg)
-	if err != nil {
-		return err
-	}
-	out, err := esp.NewOutbound(outCfg)
+	spi := h.sa.Child.InSPI
+	in, out, err := espSAs(h.sa.Child)
 	if err != nil {
 		return err
 	}
@@ -557,19 +550,36 @@ func (s *Server) establish(h *handle, d datagram) error {
 	}
 	h.tunnel = t
 	s.mu.Lock()
-	s.tunnels[inCfg.SPI] = inboundSA{t, in}
+	s.tunnels[spi] = inboundSA{t, in}
 	s.leaveHalfOpen(h)
 	s.mu.Unlock()
 	if s.hooks.Established != nil {
 		if err := s.hooks.Established(h.sa, t); err != nil {
 			s.mu.Lock()
-			delete(s.tunnels, inCfg.SPI)
+			delete(s.tunnels, spi)
 			s.mu.Unlock()
 			h.tunnel = nil
 			return err
 		}
 	}
 	return nil
+}
+
+// espSAs builds the data plane's inbound and outbound ESP SAs of a CHILD SA.
+func espSAs(c *ChildSA) (*esp.Inbound, *esp.Outbound, error) {
+	inCfg, outCfg, err := c.ESPConfigs()
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := esp.NewInbound(inCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := esp.NewOutbound(outCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, out, nil
 }
 
 // handleOld gives a message for the IKE SA a rekey replaced to it: normally the peer's Delete,
@@ -593,21 +603,14 @@ func (s *Server) handleOld(h *handle, d datagram) {
 // rekey installs the CHILD SA a rekey created: its inbound SA joins the old one (which the
 // client deletes soon), and the tunnel sends with its outbound SA from now on.
 func (s *Server) rekey(h *handle) error {
-	inCfg, outCfg, err := h.sa.Rekeyed.ESPConfigs()
-	if err != nil {
-		return err
-	}
-	in, err := esp.NewInbound(inCfg)
-	if err != nil {
-		return err
-	}
-	out, err := esp.NewOutbound(outCfg)
+	spi := h.sa.Rekeyed.InSPI
+	in, out, err := espSAs(h.sa.Rekeyed)
 	if err != nil {
 		return err
 	}
 	t := h.tunnel
 	s.mu.Lock()
-	s.tunnels[inCfg.SPI] = inboundSA{t, in}
+	s.tunnels[spi] = inboundSA{t, in}
 	s.mu.Unlock()
 	t.mu.Lock()
 	old := t.out.Stats()
@@ -617,7 +620,7 @@ func (s *Server) rekey(h *handle) error {
 	t.in = in // the old inbound SA stays in s.tunnels until the client deletes it
 	t.mu.Unlock()
 	h.sa.InstallRekeyed()
-	s.log.Info("CHILD SA rekeyed", "peer", h.sa.Peer, "esp", h.sa.Child.Suite, "spi_in", fmt.Sprintf("%08x", inCfg.SPI))
+	s.log.Info("CHILD SA rekeyed", "peer", h.sa.Peer, "esp", h.sa.Child.Suite, "spi_in", fmt.Sprintf("%08x", spi))
 	return nil
 }
 
