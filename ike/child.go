@@ -47,12 +47,10 @@ func (sa *SA) handleCreateChild(h message.Header, ps message.Payloads) ([]byte, 
 		offer.KE = transform.DHGroup(ke.Group)
 	}
 	sel, err := transform.Select(offer, sa.resp.ESPProposals, sa.resp.Legacy)
-	var invalidKE *transform.InvalidKEError
 	switch {
-	case errors.As(err, &invalidKE):
-		return refuse(message.NotifyInvalidKEPayload, message.InvalidKEPayload(uint16(invalidKE.Group)).Data, err)
 	case err != nil:
-		return refuse(message.NotifyNoProposalChosen, nil, err)
+		n, data := selectionRefusal(err)
+		return refuse(n, data, err)
 	case len(sel.Proposal.SPI) != 4:
 		return refuse(message.NotifyInvalidSyntax, nil, fmt.Errorf("%w: ESP SPI of %d octets", ErrUnexpected, len(sel.Proposal.SPI)))
 	}
@@ -259,12 +257,10 @@ func (sa *SA) handleIKERekey(h message.Header, ps message.Payloads, saP *message
 		return refuse(message.NotifyInvalidSyntax, nil, fmt.Errorf("%w: IKE SA rekey without KE", ErrUnexpected))
 	}
 	sel, err := transform.Select(transform.Offer{Proposals: toProposals(saP), KE: transform.DHGroup(ke.Group)}, sa.resp.IKEProposals, sa.resp.Legacy)
-	var invalidKE *transform.InvalidKEError
 	switch {
-	case errors.As(err, &invalidKE):
-		return refuse(message.NotifyInvalidKEPayload, message.InvalidKEPayload(uint16(invalidKE.Group)).Data, err)
 	case err != nil:
-		return refuse(message.NotifyNoProposalChosen, nil, err)
+		n, data := selectionRefusal(err)
+		return refuse(n, data, err)
 	case len(sel.Proposal.SPI) != 8:
 		return refuse(message.NotifyInvalidSyntax, nil, fmt.Errorf("%w: IKE SPI of %d octets", ErrUnexpected, len(sel.Proposal.SPI)))
 	}
@@ -309,4 +305,14 @@ func (sa *SA) handleIKERekey(h message.Header, ps message.Payloads, saP *message
 	}
 	sa.RekeyedIKE = next
 	return resp, EventIKERekeyed, nil
+}
+
+// selectionRefusal is the notification that refuses an offer transform.Select turned down:
+// INVALID_KE_PAYLOAD naming the group we want, or NO_PROPOSAL_CHOSEN.
+func selectionRefusal(err error) (message.NotifyType, []byte) {
+	var invalidKE *transform.InvalidKEError
+	if errors.As(err, &invalidKE) {
+		return message.NotifyInvalidKEPayload, message.InvalidKEPayload(uint16(invalidKE.Group)).Data
+	}
+	return message.NotifyNoProposalChosen, nil
 }
