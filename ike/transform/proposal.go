@@ -283,7 +283,13 @@ func first(ts []Transform, ok func(Transform) bool) (Transform, bool) {
 
 // answer builds the responder's proposal for suite s chosen from the peer's proposal offered.
 func answer(offered Proposal, s Suite) Proposal {
-	p := Proposal{Number: offered.Number, Protocol: offered.Protocol, SPI: slices.Clone(offered.SPI)}
+	return s.Proposal(offered.Number, offered.SPI)
+}
+
+// Proposal returns s as a proposal of exactly its transforms: what a responder answers with,
+// or what a peer offers to keep the algorithms it has (an IKE SA rekey).
+func (s Suite) Proposal(number uint8, spi []byte) Proposal {
+	p := Proposal{Number: number, Protocol: s.Protocol, SPI: slices.Clone(spi)}
 	p.Transforms = append(p.Transforms, s.Encr.Transform(s.KeyLen))
 	if s.Protocol == ProtocolIKE {
 		p.Transforms = append(p.Transforms, s.PRF.Transform())
