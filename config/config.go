@@ -158,6 +158,8 @@ type IKE struct {
 	// ChildLifetime is how long the gateway uses a CHILD SA's keys before it rekeys the SA
 	// itself, if the client has not rekeyed it first (clients usually do, sooner).
 	ChildLifetime string `yaml:"child_lifetime"`
+	// IKELifetime is the same for the IKE SA.
+	IKELifetime string `yaml:"ike_lifetime"`
 }
 
 // Default IKE timers.
@@ -165,14 +167,26 @@ const (
 	DefaultDPDInterval     = "30s"
 	DefaultDeadPeerTimeout = "2m"
 	DefaultChildLifetime   = "3h"
+	DefaultIKELifetime     = "8h"
 )
 
+// IKEDurations are the IKE timers, parsed.
+type IKEDurations struct {
+	DPDInterval, DeadPeerTimeout, ChildLifetime, IKELifetime time.Duration
+}
+
 // Durations returns the parsed timers; Validate has checked them.
-func (k IKE) Durations() (dpdInterval, deadPeerTimeout, childLifetime time.Duration) {
-	dpdInterval, _ = time.ParseDuration(k.DPDInterval)
-	deadPeerTimeout, _ = time.ParseDuration(k.DeadPeerTimeout)
-	childLifetime, _ = time.ParseDuration(k.ChildLifetime)
-	return dpdInterval, deadPeerTimeout, childLifetime
+func (k IKE) Durations() IKEDurations {
+	parse := func(s string) time.Duration {
+		d, _ := time.ParseDuration(s)
+		return d
+	}
+	return IKEDurations{
+		DPDInterval:     parse(k.DPDInterval),
+		DeadPeerTimeout: parse(k.DeadPeerTimeout),
+		ChildLifetime:   parse(k.ChildLifetime),
+		IKELifetime:     parse(k.IKELifetime),
+	}
 }
 
 // Log configures logging.

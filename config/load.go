@@ -95,6 +95,9 @@ func (c *Config) ApplyDefaults() {
 	if c.IKE.ChildLifetime == "" {
 		c.IKE.ChildLifetime = DefaultChildLifetime
 	}
+	if c.IKE.IKELifetime == "" {
+		c.IKE.IKELifetime = DefaultIKELifetime
+	}
 	if len(c.TunnelTypes) == 0 {
 		if strings.EqualFold(c.SKU, "Basic") {
 			c.TunnelTypes = []string{TunnelSSTP}

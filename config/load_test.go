@@ -44,7 +44,7 @@ func TestLoadMinimal(t *testing.T) {
 		TunnelTypes:        []string{"ikev2", "sstp"},
 		AuthTypes:          []string{"certificate"},
 		TUN:                "p2sgw0",
-		IKE:                IKE{DPDInterval: "30s", DeadPeerTimeout: "2m", ChildLifetime: "3h"},
+		IKE:                IKE{DPDInterval: "30s", DeadPeerTimeout: "2m", ChildLifetime: "3h", IKELifetime: "8h"},
 		Listen:             Listen{IKE: ":500", NATT: ":4500", SSTP: ":443", OpenVPN: ":1194"},
 		StateDir:           "/var/lib/p2sgw",
 		Admin:              Admin{Socket: "/run/p2sgw/control.sock"},

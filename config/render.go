@@ -31,7 +31,7 @@ var sectionComments = map[string]string{
 	"radius":                   "RADIUS servers for auth_types radius (tried by priority, lowest first).",
 	"listen":                   "Where the protocol listeners bind (host:port; an empty host is every address).",
 	"state_dir":                "The state database (roots, revocations, leases) lives here.",
-	"ike":                      "IKEv2 timers: check a silent client after dpd_interval; remove it after dead_peer_timeout without an answer; rekey a CHILD SA after child_lifetime.",
+	"ike":                      "IKEv2 timers: check a silent client after dpd_interval; remove it after dead_peer_timeout without an answer; rekey a CHILD SA after child_lifetime and the IKE SA after ike_lifetime (unless the client did first).",
 	"tun":                      "The data plane's TUN device; it holds each pool's first address.",
 	"legacy_windows_proposals": "Also accept Windows' weak default proposals (MODP-1024, SHA-1). Off by default.",
 	"client_to_client":         "Let clients reach each other (off: clients reach only the VNet).",

@@ -234,6 +234,7 @@ func (v *checker) ikeTimers() {
 	iv := check("ike.dpd_interval", v.c.IKE.DPDInterval, time.Second, time.Hour)
 	to := check("ike.dead_peer_timeout", v.c.IKE.DeadPeerTimeout, 2*time.Second, time.Hour)
 	check("ike.child_lifetime", v.c.IKE.ChildLifetime, 2*time.Second, 24*time.Hour)
+	check("ike.ike_lifetime", v.c.IKE.IKELifetime, 2*time.Second, 24*time.Hour)
 	if iv > 0 && to > 0 && to < 2*time.Second {
 		v.errorf("ike.dead_peer_timeout", "%s leaves no time for a retransmission", to)
 	}

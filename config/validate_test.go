@@ -109,6 +109,8 @@ func TestValidateRules(t *testing.T) {
 		{"pool too small", func(c *Config) { c.ClientAddressPools = prefixes("100.64.0.0/30") }, `client_address_pools[0]: 100.64.0.0/30 is too small; a pool must be at least a /29 (8 addresses)`},
 		{"dpd interval not a duration", func(c *Config) { c.IKE.DPDInterval = "often" }, `ike.dpd_interval: "often" is not a duration; write e.g. 30s or 2m`},
 		{"dead peer timeout too long", func(c *Config) { c.IKE.DeadPeerTimeout = "3h" }, `ike.dead_peer_timeout: 3h0m0s is out of range; use 2s to 1h0m0s`},
+		{"child lifetime too short", func(c *Config) { c.IKE.ChildLifetime = "1s" }, `ike.child_lifetime: 1s is out of range; use 2s to 24h0m0s`},
+		{"IKE lifetime too long", func(c *Config) { c.IKE.IKELifetime = "48h" }, `ike.ike_lifetime: 48h0m0s is out of range; use 2s to 24h0m0s`},
 		{"pool too large", func(c *Config) { c.ClientAddressPools = prefixes("100.0.0.0/7") }, `client_address_pools[0]: 100.0.0.0/7 is too large; a pool may be at most a /8 (use several pools)`},
 		{"pool everything", func(c *Config) { c.ClientAddressPools = prefixes("0.0.0.0/0") }, `client_address_pools[0]: 0.0.0.0/0 covers every address; list the prefixes themselves`},
 		{"pool loopback", func(c *Config) { c.ClientAddressPools = prefixes("127.1.0.0/24") }, `client_address_pools[0]: 127.1.0.0/24 overlaps the loopback range 127.0.0.0/8`},

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -750,6 +751,59 @@ func TestIKEv2GatewayRekey(t *testing.T) {
 	}
 	if conns := g.connections(t); len(conns) != 1 {
 		t.Fatalf("connections after the gateway's rekeys: %+v", conns)
+	}
+}
+
+// TestIKEv2GatewayIKERekey: the gateway rekeys the IKE SA itself when ike_lifetime ends (the
+// client does not): it becomes the new SA's initiator, deletes the old SA, and still answers as
+// the gateway on the new one — the client's CHILD SA rekeys and its disconnect go through it.
+// Pings keep flowing throughout.
+func TestIKEv2GatewayIKERekey(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	g := startIKEGateway(t, tp, "ike_lifetime: 8h", "ike_lifetime: 3s")
+	c, _ := g.clientWith(t, 0, "alice@example.com", g.issueClient(t, "alice@example.com", "ecdsa-p256"), func(conn *strongswan.Conn) {
+		conn.RekeyTime = "4s" // the client rekeys its CHILD SA on the SAs the gateway made
+	})
+	if out, err := c.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("connect: %v\n%s", err, out)
+	}
+	before := virtualIP(t, c)
+	out, err := tp.Clients[0].Run(t, context.Background(), "ping", "-c", "20", "-i", "0.5", "-W", "2", testnet.VNetHostAddr.String())
+	if err != nil || !strings.Contains(out, " 0% packet loss") {
+		t.Fatalf("ping across the gateway's IKE SA rekeys: %v\n%s\ngateway log:\n%s", err, out, g.proc.Output())
+	}
+	log := g.proc.Output()
+	if n := len(regexp.MustCompile(`msg="IKE SA rekeyed" .*by="the gateway"`).FindAllString(log, -1)); n < 2 {
+		t.Fatalf("the gateway rekeyed the IKE SA %d times in 10 s with ike_lifetime 3s:\n%s\nclient:\n%s", n, log, c.Log())
+	}
+	if strings.Contains(log, `by="the client"`) {
+		t.Errorf("the client rekeyed the IKE SA; this test is about the gateway's rekeys:\n%s", log)
+	}
+	if n := strings.Count(log, "CHILD SA rekeyed"); n < 1 {
+		t.Errorf("no CHILD SA rekey by the client on the gateway's IKE SAs:\n%s\nclient:\n%s", log, c.Log())
+	}
+	if n := strings.Count(c.Log(), "received DELETE for IKE_SA"); n < 2 {
+		t.Errorf("the client got %d Deletes of old IKE SAs:\n%s", n, c.Log())
+	}
+	if after := virtualIP(t, c); after != before {
+		t.Fatalf("address changed across the IKE SA rekeys: %s → %s", before, after)
+	}
+	conns := g.connections(t)
+	if len(conns) != 1 {
+		t.Fatalf("connections after the gateway's IKE SA rekeys: %+v", conns)
+	}
+	ok(t, "connections", "disconnect", conns[0].ID, "--socket", g.socket)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sas, _ := c.ListSAs(context.Background())
+		if !strings.Contains(sas, "ESTABLISHED") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the client kept its SA after a disconnect through the gateway's IKE SA:\n%s", sas)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

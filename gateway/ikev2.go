@@ -241,8 +241,8 @@ func (v *ikev2) ended(sa *ike.SA, t *ike.Tunnel, reason string) {
 }
 
 func timers(cfg *config.Config) ike.Timers {
-	iv, to, life := cfg.IKE.Durations()
-	return ike.Timers{DPDInterval: iv, DeadPeerTimeout: to, ChildLifetime: life}
+	d := cfg.IKE.Durations()
+	return ike.Timers{DPDInterval: d.DPDInterval, DeadPeerTimeout: d.DeadPeerTimeout, ChildLifetime: d.ChildLifetime, IKELifetime: d.IKELifetime}
 }
 
 // planePolicy is what the data plane lets clients reach under cfg.

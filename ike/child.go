@@ -1,7 +1,6 @@
 package ike
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -16,8 +15,8 @@ import (
 //	           <-- { SA, Nr, [KEr], TSi, TSr }
 //
 // The new CHILD SA is in Rekeyed until the caller installs it (EventChildRekeyed); the old one
-// stays in OldChild until the peer deletes it. Additional CHILD SAs and IKE SA rekeying are
-// refused with NO_ADDITIONAL_SAS for now.
+// stays in OldChild until the peer deletes it. An IKE SA rekey goes to handleIKERekey;
+// additional CHILD SAs are refused with NO_ADDITIONAL_SAS: a P2S client has one.
 func (sa *SA) handleCreateChild(h message.Header, ps message.Payloads) ([]byte, Event, error) {
 	refuse := func(t message.NotifyType, data []byte, err error) ([]byte, Event, error) {
 		resp, serr := sa.seal(sa.header(message.ExchangeCreateChildSA, true, h.MessageID), []message.Payload{&message.Notify{NotifyType: t, Data: data}})
@@ -30,10 +29,16 @@ func (sa *SA) handleCreateChild(h message.Header, ps message.Payloads) ([]byte, 
 	saP, _ := ps.Find(message.PayloadSA).(*message.SA)
 	nonce, _ := ps.Find(message.PayloadNonce).(*message.Nonce)
 	tsr, _ := ps.Find(message.PayloadTSr).(*message.TSr)
+	if err := sa.rekeyCollision(); err != nil {
+		return refuse(message.NotifyTemporaryFailure, nil, err)
+	}
 	if saP != nil && nonce != nil && len(saP.Proposals) > 0 && saP.Proposals[0].Protocol == message.ProtocolIKE {
 		return sa.handleIKERekey(h, ps, saP, nonce, refuse)
 	}
 	switch {
+	case !sa.isGateway():
+		// Our client keeps the CHILD SA the gateway gave it until it rekeys it itself.
+		return refuse(message.NotifyNoAdditionalSAs, nil, fmt.Errorf("%w: a CHILD SA from the gateway", ErrUnsupported))
 	case saP == nil || nonce == nil:
 		return refuse(message.NotifyNoAdditionalSAs, nil, fmt.Errorf("%w: CREATE_CHILD_SA without SA or nonce", ErrUnexpected))
 	case rekey == nil || sa.Child == nil || tsr == nil:
@@ -111,13 +116,15 @@ func (sa *SA) InstallRekeyed() {
 	sa.OldChild, sa.Child, sa.Rekeyed = sa.Child, sa.Rekeyed, nil
 }
 
-// RekeyChild returns a CREATE_CHILD_SA request that rekeys the CHILD SA (the initiator of the
-// IKE SA does this in our client and tests; any peer may). With a group other than DHNone it
+// RekeyChild returns a CREATE_CHILD_SA request that rekeys the CHILD SA (either side may). With a group other than DHNone it
 // carries a new key exchange (PFS). The answer goes to Handle, which reports
 // EventChildRekeyed with the new CHILD SA in Rekeyed.
 func (sa *SA) RekeyChild(group transform.DHGroup, proposals []transform.Proposal) ([]byte, error) {
 	if sa.Child == nil || sa.state != StateEstablished {
 		return nil, fmt.Errorf("%w: no CHILD SA to rekey", ErrUnexpected)
+	}
+	if sa.pendingRekey != nil || sa.pendingIKE != nil {
+		return nil, fmt.Errorf("%w: a rekey is already under way", ErrUnexpected)
 	}
 	spi, err := sa.allocateSPI()
 	if err != nil {
@@ -143,7 +150,7 @@ func (sa *SA) RekeyChild(group transform.DHGroup, proposals []transform.Proposal
 	// TSi is the exchange initiator's side: ours. ChildSA keeps the IKE SA initiator's (the
 	// client's) as TSi, so the gateway swaps them.
 	tsi, tsr := sa.Child.TSi, sa.Child.TSr
-	if !sa.initiator {
+	if sa.isGateway() {
 		tsi, tsr = tsr, tsi
 	}
 	ps = append(ps, &message.TSi{Selectors: tsi}, &message.TSr{Selectors: tsr})
@@ -200,7 +207,7 @@ func (sa *SA) handleRekeyResponse(ps message.Payloads) ([]byte, Event, error) {
 		return nil, EventNone, err
 	}
 	ctsi, ctsr := tsi.Selectors, tsr.Selectors
-	if !sa.initiator {
+	if sa.isGateway() {
 		ctsi, ctsr = ctsr, ctsi // back to the client's side as TSi
 	}
 	sa.Rekeyed = &ChildSA{
@@ -220,7 +227,7 @@ func (sa *SA) DeleteOldChild() ([]byte, error) {
 }
 
 func (sa *SA) allocateSPI() (uint32, error) {
-	if sa.initiator {
+	if !sa.isGateway() {
 		return sa.init.AllocateSPI()
 	}
 	return sa.resp.AllocateSPI()
@@ -241,70 +248,6 @@ func withGroup(ps []transform.Proposal, group transform.DHGroup) []transform.Pro
 		out[i].Transforms = append(out[i].Transforms, group.Transform())
 	}
 	return out
-}
-
-// handleIKERekey answers an IKE SA rekey (RFC 7296 §1.3.2):
-//
-//	CREATE_CHILD_SA { SA(IKE, new SPIi), Ni, KEi } -->
-//	           <-- { SA(IKE, new SPIr), Nr, KEr }
-//
-// The new IKE SA, in RekeyedIKE, takes over the CHILD SAs with fresh message IDs; keys come from
-// the old SK_d (§2.18). The peer then deletes the old IKE SA through the old one.
-func (sa *SA) handleIKERekey(h message.Header, ps message.Payloads, saP *message.SA, nonce *message.Nonce,
-	refuse func(message.NotifyType, []byte, error) ([]byte, Event, error)) ([]byte, Event, error) {
-	ke, _ := ps.Find(message.PayloadKE).(*message.KE)
-	if ke == nil {
-		return refuse(message.NotifyInvalidSyntax, nil, fmt.Errorf("%w: IKE SA rekey without KE", ErrUnexpected))
-	}
-	sel, err := transform.Select(transform.Offer{Proposals: toProposals(saP), KE: transform.DHGroup(ke.Group)}, sa.resp.IKEProposals, sa.resp.Legacy)
-	switch {
-	case err != nil:
-		n, data := selectionRefusal(err)
-		return refuse(n, data, err)
-	case len(sel.Proposal.SPI) != 8:
-		return refuse(message.NotifyInvalidSyntax, nil, fmt.Errorf("%w: IKE SPI of %d octets", ErrUnexpected, len(sel.Proposal.SPI)))
-	}
-	kx, err := transform.NewKeyExchange(sel.Suite.DH, sa.rand)
-	if err != nil {
-		return nil, EventNone, err
-	}
-	gir, err := kx.SharedSecret(ke.Data)
-	if err != nil {
-		return refuse(message.NotifyInvalidSyntax, nil, err)
-	}
-	nr, err := randomBytes(sa.rand, nonceLen)
-	if err != nil {
-		return nil, EventNone, err
-	}
-	spiR, err := randomSPI(sa.rand)
-	if err != nil {
-		return nil, EventNone, err
-	}
-	spiI := binary.BigEndian.Uint64(sel.Proposal.SPI)
-	keys, err := transform.RekeyIKEKeys(sel.Suite, sa.suite.PRF, sa.keys.SKd, gir, nonce.Data, nr, spiI, spiR)
-	if err != nil {
-		return nil, EventNone, err
-	}
-	next := &SA{
-		resp: sa.resp, rand: sa.rand, now: sa.now, state: StateEstablished,
-		spiI: spiI, spiR: spiR, suite: sel.Suite, ni: nonce.Data, nr: nr,
-		peerHashes: sa.peerHashes, fragmentation: sa.fragmentation,
-		Peer: sa.Peer, Lease: sa.Lease, Child: sa.Child, OldChild: sa.OldChild,
-		Established: sa.Established, PeerCerts: sa.PeerCerts,
-	}
-	if err := next.setKeys(keys); err != nil {
-		return nil, EventNone, err
-	}
-	answer := sel.Proposal.Clone()
-	answer.SPI = binary.BigEndian.AppendUint64(nil, spiR)
-	resp, err := sa.seal(sa.header(message.ExchangeCreateChildSA, true, h.MessageID), []message.Payload{
-		toSA(answer), &message.Nonce{Data: nr}, &message.KE{Group: uint16(sel.Suite.DH), Data: kx.PublicKey()},
-	})
-	if err != nil {
-		return nil, EventNone, err
-	}
-	sa.RekeyedIKE = next
-	return resp, EventIKERekeyed, nil
 }
 
 // selectionRefusal is the notification that refuses an offer transform.Select turned down:

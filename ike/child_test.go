@@ -1,7 +1,6 @@
 package ike
 
 import (
-	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -82,70 +81,4 @@ func TestChildRekey(t *testing.T) {
 			t.Fatalf("the answer is not CHILD_SA_NOT_FOUND: %v %v", ps, err)
 		}
 	})
-}
-
-// TestIKERekey: the IKE SA is rekeyed (RFC 7296 §1.3.2); the new IKE SA shares keys with the
-// client's computation from the old SK_d, carries the CHILD SA on with fresh message IDs, and
-// the old one is deleted through itself.
-func TestIKERekey(t *testing.T) {
-	w := newWorld(t)
-	alice, _ := w.clientRoot.IssueClient("alice@example.com", pki.Options{})
-	ini, res, err := handshake(t, w.responderConfig(), w.initiatorConfig(t, alice, transform.DefaultIKEProposals(), transform.DefaultESPProposals(), transform.DHECP256))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// CREATE_CHILD_SA { SA(IKE, new SPIi), Ni, KEi } -->
-	newSPIi := uint64(0x0123456789abcdef)
-	kx, _ := transform.NewKeyExchange(transform.DHCurve25519, nil)
-	ni := make([]byte, 32)
-	prop := transform.Proposal{Number: 1, Protocol: transform.ProtocolIKE, SPI: binary.BigEndian.AppendUint64(nil, newSPIi), Transforms: []transform.Transform{
-		transform.EncrAESGCM16.Transform(256), transform.PRFHMACSHA256.Transform(), transform.DHCurve25519.Transform(),
-	}}
-	req, err := ini.request(message.ExchangeCreateChildSA, []message.Payload{toSA(prop), &message.Nonce{Data: ni}, &message.KE{Group: uint16(transform.DHCurve25519), Data: kx.PublicKey()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, ev, err := res.Handle(req)
-	if err != nil || ev != EventIKERekeyed || res.RekeyedIKE == nil {
-		t.Fatalf("gateway: %v %v", ev, err)
-	}
-	next := res.RekeyedIKE
-	// <-- { SA(IKE, new SPIr), Nr, KEr }: the client computes the same keys.
-	_, ps, err := ini.open(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ini.awaiting = false
-	ke := ps.Find(message.PayloadKE).(*message.KE)
-	nr := ps.Find(message.PayloadNonce).(*message.Nonce).Data
-	spiR := binary.BigEndian.Uint64(ps.Find(message.PayloadSA).(*message.SA).Proposals[0].SPI)
-	gir, err := kx.SharedSecret(ke.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	suite := next.Suite()
-	keys, err := transform.RekeyIKEKeys(suite, ini.suite.PRF, ini.keys.SKd, gir, ni, nr, newSPIi, spiR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newIni := &SA{initiator: true, init: ini.init, rand: ini.rand, now: ini.now, state: StateEstablished, spiI: newSPIi, spiR: spiR, suite: suite, Child: ini.Child}
-	if err := newIni.setKeys(keys); err != nil {
-		t.Fatal(err)
-	}
-	// The new IKE SA works, from message ID 0.
-	ping, _ := newIni.Liveness()
-	if r, _, err := next.Handle(ping); err != nil || r == nil {
-		t.Fatalf("the new IKE SA does not answer: %v", err)
-	}
-	if next.Child != res.Child || next.Peer != res.Peer {
-		t.Fatal("the new IKE SA did not take over the session")
-	}
-	// INFORMATIONAL { D(IKE) } on the old SA --> deletes only the old SA.
-	del, _ := ini.Delete()
-	if _, ev, err := res.Handle(del); ev != EventDeleted || err != nil {
-		t.Fatalf("old IKE SA delete: %v %v", ev, err)
-	}
-	if next.State() != StateEstablished {
-		t.Fatalf("the new IKE SA is %s after the old one's delete", next.State())
-	}
 }

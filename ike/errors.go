@@ -25,6 +25,9 @@ var (
 	ErrAuthFailed = errors.New("ike: authentication failed")
 	// ErrRefused: the peer refused us with an error notify.
 	ErrRefused = errors.New("ike: refused by the peer")
+	// ErrCollision: the peer's request collides with one of ours (RFC 7296 §2.25); it was
+	// answered with TEMPORARY_FAILURE and the peer tries again later.
+	ErrCollision = errors.New("ike: collides with an exchange of ours")
 )
 
 // NotifyError is a refusal carrying the notify type to answer with (or that the peer sent).

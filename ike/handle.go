@@ -71,7 +71,7 @@ func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, e
 	var resp []byte
 	ev := EventNone
 	switch {
-	case h.Exchange == message.ExchangeIKEAuth && !sa.initiator && sa.state == StateAuthWait:
+	case h.Exchange == message.ExchangeIKEAuth && sa.isGateway() && sa.state == StateAuthWait:
 		resp, ev, err = sa.handleAuthRequest(h, ps)
 	case h.Exchange == message.ExchangeIKEAuth && sa.state == StateEAP:
 		resp, ev, err = sa.handleEAP(h, ps)
@@ -79,10 +79,8 @@ func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, e
 		return nil, EventNone, fmt.Errorf("%w: %s before IKE_AUTH", ErrUnexpected, h.Exchange)
 	case h.Exchange == message.ExchangeInformational:
 		resp, ev, err = sa.handleInformational(h, ps)
-	case h.Exchange == message.ExchangeCreateChildSA && !sa.initiator:
-		resp, ev, err = sa.handleCreateChild(h, ps)
 	case h.Exchange == message.ExchangeCreateChildSA:
-		resp, err = sa.seal(sa.header(h.Exchange, true, h.MessageID), []message.Payload{&message.Notify{NotifyType: message.NotifyNoAdditionalSAs}})
+		resp, ev, err = sa.handleCreateChild(h, ps)
 	default:
 		return nil, EventNone, fmt.Errorf("%w: %s request", ErrUnexpected, h.Exchange)
 	}
@@ -159,13 +157,15 @@ func (sa *SA) handleResponse(datagram []byte, h message.Header) ([]byte, Event, 
 	}
 	sa.awaiting = false
 	switch {
-	case sa.initiator && sa.state == StateAuthWait && h.Exchange == message.ExchangeIKEAuth:
+	case !sa.isGateway() && sa.state == StateAuthWait && h.Exchange == message.ExchangeIKEAuth:
 		return sa.handleAuthResponse(ps)
 	case sa.state == StateDeleting:
 		sa.state = StateDeleted
 		return nil, EventDeleted, nil
 	case h.Exchange == message.ExchangeCreateChildSA && sa.pendingRekey != nil:
 		return sa.handleRekeyResponse(ps)
+	case h.Exchange == message.ExchangeCreateChildSA && sa.pendingIKE != nil:
+		return sa.handleIKERekeyResponse(ps)
 	case sa.OldChild != nil && h.Exchange == message.ExchangeInformational:
 		// The answer to our Delete of the CHILD SA a rekey replaced (DeleteOldChild).
 		for _, p := range ps.FindAll(message.PayloadDelete) {

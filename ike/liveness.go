@@ -1,6 +1,9 @@
 package ike
 
-import "time"
+import (
+	"math/rand/v2"
+	"time"
+)
 
 // liveness is an SA's outstanding liveness check and its retransmission schedule.
 type liveness struct {
@@ -63,3 +66,39 @@ func (l *liveness) stop() {
 		l.timer.Stop()
 	}
 }
+
+// rekeyTimer schedules one kind of rekey the gateway starts itself (of the CHILD SA or of the
+// IKE SA) at the end of a lifetime, less up to a tenth so that the SAs of clients that
+// connected together are not all rekeyed at once. A zero lifetime never fires.
+type rekeyTimer struct {
+	lifetime time.Duration
+	timer    *time.Timer
+	// pending: our rekey request is out and its answer has not come.
+	pending bool
+}
+
+func newRekeyTimer(lifetime time.Duration) *rekeyTimer {
+	t := &rekeyTimer{lifetime: lifetime, timer: time.NewTimer(time.Hour)}
+	t.timer.Stop()
+	return t
+}
+
+// arm starts a new lifetime: the SA is new, or was just rekeyed by either side.
+func (r *rekeyTimer) arm() {
+	r.pending = false
+	if r.lifetime > 0 {
+		r.timer.Reset(r.lifetime - rand.N(r.lifetime/10+1))
+	}
+}
+
+// retry tries again after d: the SA was busy, or the peer asked us to wait.
+func (r *rekeyTimer) retry(d time.Duration) {
+	r.pending = false
+	if r.lifetime > 0 {
+		r.timer.Reset(d)
+	}
+}
+
+func (r *rekeyTimer) C() <-chan time.Time { return r.timer.C }
+
+func (r *rekeyTimer) stop() { r.timer.Stop() }

@@ -140,7 +140,8 @@ type SA struct {
 	local    netip.AddrPort
 	remote   netip.AddrPort
 
-	pendingRekey *pendingRekey // our CHILD SA rekey request, until its answer
+	pendingRekey *pendingRekey    // our CHILD SA rekey request, until its answer
+	pendingIKE   *pendingIKERekey // our IKE SA rekey request, until its answer
 
 	eap *eapState // the EAP rounds of IKE_AUTH (responder)
 
@@ -158,8 +159,30 @@ func (sa *SA) State() State { return sa.state }
 // SPIs returns the initiator's and the responder's SPI.
 func (sa *SA) SPIs() (spiI, spiR uint64) { return sa.spiI, sa.spiR }
 
-// IsInitiator reports whether we are the original initiator.
+// IsInitiator reports whether we are the original initiator of this IKE SA: we started the
+// handshake, or the rekey that created it (RFC 7296 §2.8).
 func (sa *SA) IsInitiator() bool { return sa.initiator }
+
+// isGateway reports whether we are the gateway (the responder of the handshake), whichever
+// side started the rekey that made this SA.
+func (sa *SA) isGateway() bool { return sa.resp != nil }
+
+// LocalSPI returns our SPI of the SA: the one the peer's messages carry for us.
+func (sa *SA) LocalSPI() uint64 {
+	if sa.initiator {
+		return sa.spiI
+	}
+	return sa.spiR
+}
+
+// LocalSPIOf returns the SPI that identifies our SA in a message from the peer: the responder's
+// SPI of a message the original initiator sent, the initiator's SPI of one the responder sent.
+func LocalSPIOf(h message.Header) uint64 {
+	if h.IsInitiator() {
+		return h.SPIr
+	}
+	return h.SPIi
+}
 
 // Suite returns the IKE SA's algorithms.
 func (sa *SA) Suite() transform.Suite { return sa.suite }

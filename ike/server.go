@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -52,6 +53,8 @@ type Timers struct {
 	// ChildLifetime is how long a CHILD SA's keys are used before the gateway rekeys it (if the
 	// client has not done so first); 0: the gateway never starts a rekey.
 	ChildLifetime time.Duration
+	// IKELifetime is the same for the IKE SA's keys.
+	IKELifetime time.Duration
 }
 
 // Server runs the IKEv2 responder and the ESP data path on two sockets.
@@ -65,8 +68,8 @@ type Server struct {
 	hooks   Hooks
 	log     *slog.Logger
 
-	mu       sync.RWMutex // guards the maps
-	byRSPI   map[uint64]*handle
+	mu       sync.RWMutex            // guards the maps
+	bySPI    map[uint64]*handle      // by our SPI of the SA (LocalSPI)
 	halfOpen map[halfOpenKey]*handle // IKE_SA_INIT retransmissions find their SA here
 	perSrc   map[netip.Addr]int      // half-open SAs by source address
 	tunnels  map[uint32]inboundSA    // by inbound ESP SPI
@@ -107,7 +110,7 @@ const (
 func NewServer(cfg *ResponderConfig, ikeConn, natt netio.Conn, hooks Hooks, timers Timers, log *slog.Logger) *Server {
 	return &Server{
 		cfg: cfg, ike: ikeConn, natt: natt, hooks: hooks, log: log, timers: timers,
-		byRSPI:   make(map[uint64]*handle),
+		bySPI:    make(map[uint64]*handle),
 		halfOpen: make(map[halfOpenKey]*handle),
 		perSrc:   make(map[netip.Addr]int),
 		limits:   DefaultLimits,
@@ -127,7 +130,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case err = <-errc:
 	}
 	s.mu.RLock()
-	for _, h := range s.byRSPI {
+	for _, h := range s.bySPI {
 		select {
 		case h.control <- "gateway shutting down":
 		default:
@@ -145,7 +148,7 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) Disconnect(t *Tunnel, reason string) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, h := range s.byRSPI {
+	for _, h := range s.bySPI {
 		if h.tunnel == t {
 			select {
 			case h.control <- reason:
@@ -257,7 +260,7 @@ func (s *Server) dispatchIKE(d datagram) {
 			hd = s.newHandle(key)
 		}
 	} else {
-		hd = s.byRSPI[h.SPIr]
+		hd = s.bySPI[LocalSPIOf(h)]
 	}
 	s.mu.Unlock()
 	if hd == nil {
@@ -319,8 +322,8 @@ func (s *Server) newHandle(key halfOpenKey) *handle {
 }
 
 // run is one SA's goroutine: it owns h.sa. Besides the SA's messages it runs the SA's timers:
-// the half-open timeout, and dead peer detection with the retransmission of our liveness
-// check.
+// the half-open timeout, dead peer detection with the retransmission of our requests, and the
+// rekeys the gateway starts itself when a lifetime ends.
 func (s *Server) run(h *handle) {
 	defer s.wg.Done()
 	defer s.forget(h)
@@ -334,22 +337,23 @@ func (s *Server) run(h *handle) {
 	}
 	var lastReq datagram
 	var lastIKE time.Time
-	live := newLiveness(s.timers)
+	live := newLiveness(s.timers) // our request on the current IKE SA
 	defer live.stop()
-	// rekeyTimer rekeys the CHILD SA at the end of its lifetime; reset by every rekey.
-	rekeyTimer := time.NewTimer(time.Hour)
-	rekeyTimer.Stop()
-	defer rekeyTimer.Stop()
-	armRekey := func() {
-		if s.timers.ChildLifetime > 0 {
-			rekeyTimer.Reset(s.timers.ChildLifetime)
-		}
-	}
+	oldLive := newLiveness(s.timers) // our Delete of the IKE SA our rekey replaced
+	defer oldLive.stop()
+	childRekey := newRekeyTimer(s.timers.ChildLifetime)
+	defer childRekey.stop()
+	ikeRekey := newRekeyTimer(s.timers.IKELifetime)
+	defer ikeRekey.stop()
 	// ours sends a request of ours to the client and keeps retransmitting it until answered.
-	ours := func(req []byte) {
+	ours := func(l *liveness, req []byte) {
 		d := datagram{remote: h.tunnel.Remote(), local: h.tunnel.local, natt: true}
 		s.send(d, req)
-		live.sent(req, d)
+		l.sent(req, d)
+	}
+	// busy: one request of ours at a time, and no rekey while the last one is being finished.
+	busy := func() bool {
+		return live.waiting() || h.sa.Awaiting() || h.old != nil || h.sa.OldChild != nil
 	}
 	for {
 		select {
@@ -366,8 +370,10 @@ func (s *Server) run(h *handle) {
 				s.send(d, h.sa.initResp) // a retransmitted IKE_SA_INIT request
 				continue
 			}
-			if h.old != nil && hdr.SPIr == h.old.spiR {
-				s.handleOld(h, d)
+			if h.old != nil && LocalSPIOf(hdr) == h.old.LocalSPI() {
+				if s.handleOld(h, d) {
+					oldLive.answered()
+				}
 				continue
 			}
 			resp, ev, err := h.sa.Handle(d.buf)
@@ -378,7 +384,7 @@ func (s *Server) run(h *handle) {
 				}
 			}
 			if err != nil {
-				s.log.Debug("IKE message dropped or refused", "spi_r", fmt.Sprintf("%016x", h.sa.spiR), "remote", d.remote, "err", err)
+				s.log.Debug("IKE message dropped or refused", "spi", fmt.Sprintf("%016x", h.sa.LocalSPI()), "remote", d.remote, "err", err)
 			}
 			if !h.sa.Awaiting() {
 				live.answered()
@@ -386,15 +392,32 @@ func (s *Server) run(h *handle) {
 			if done := s.event(h, ev, d, err); done {
 				return
 			}
-			switch ev {
-			case EventEstablished:
-				armRekey()
-			case EventChildRekeyed:
-				armRekey()
+			switch {
+			case ev == EventEstablished:
+				childRekey.arm()
+				ikeRekey.arm()
+			case ev == EventChildRekeyed:
+				childRekey.arm()
 				if hdr.IsResponse() {
 					// Our own rekey: we retire the old CHILD SA (RFC 7296 §1.3.3).
 					if del, err := h.sa.DeleteOldChild(); err == nil {
-						ours(del)
+						ours(live, del)
+					}
+				}
+			case ev == EventIKERekeyed:
+				ikeRekey.arm()
+				oldLive.answered() // an older SA, if any, was dropped with the rekey
+				if hdr.IsResponse() {
+					// Our own rekey: we delete the old IKE SA through itself (RFC 7296 §1.3.2).
+					if del, err := h.old.Delete(); err == nil {
+						ours(oldLive, del)
+					}
+				}
+			case hdr.IsResponse() && hdr.Exchange == message.ExchangeCreateChildSA && !h.sa.Awaiting():
+				// The answer to a rekey of ours, and not a new SA: refused.
+				for _, r := range []*rekeyTimer{childRekey, ikeRekey} {
+					if r.pending {
+						s.rekeyRefused(h, r, err)
 					}
 				}
 			}
@@ -406,20 +429,38 @@ func (s *Server) run(h *handle) {
 				s.log.Info("IKE SA dropped: the client did not finish the handshake", "remote", lastReq.remote)
 				return
 			}
-		case <-rekeyTimer.C:
-			if h.tunnel == nil || h.sa.State() != StateEstablished || h.sa.OldChild != nil {
+		case <-childRekey.C():
+			if h.tunnel == nil || h.sa.State() != StateEstablished {
 				continue
 			}
-			if live.waiting() || h.sa.Awaiting() {
-				rekeyTimer.Reset(time.Second) // one request at a time: try again shortly
+			if busy() {
+				childRekey.retry(time.Second)
 				continue
 			}
 			req, err := h.sa.RekeyChild(transform.DHNone, s.cfg.ESPProposals)
 			if err != nil {
 				s.log.Error("cannot start a CHILD SA rekey", "peer", h.sa.Peer, "err", err)
+				childRekey.arm()
 				continue
 			}
-			ours(req)
+			childRekey.pending = true
+			ours(live, req)
+		case <-ikeRekey.C():
+			if h.tunnel == nil || h.sa.State() != StateEstablished {
+				continue
+			}
+			if busy() {
+				ikeRekey.retry(time.Second)
+				continue
+			}
+			req, err := h.sa.RekeyIKE()
+			if err != nil {
+				s.log.Error("cannot start an IKE SA rekey", "peer", h.sa.Peer, "err", err)
+				ikeRekey.arm()
+				continue
+			}
+			ikeRekey.pending = true
+			ours(live, req)
 		case <-dpdC:
 			if h.tunnel == nil || live.waiting() || h.sa.Awaiting() || h.sa.State() != StateEstablished {
 				continue
@@ -432,7 +473,7 @@ func (s *Server) run(h *handle) {
 			if err != nil {
 				continue
 			}
-			ours(req)
+			ours(live, req)
 		case <-live.retransmit():
 			if !h.sa.Awaiting() {
 				live.answered()
@@ -445,8 +486,32 @@ func (s *Server) run(h *handle) {
 			}
 			s.send(live.dst, live.req)
 			live.again()
+		case <-oldLive.retransmit():
+			switch {
+			case h.old == nil:
+				oldLive.answered()
+			case oldLive.expired():
+				s.log.Debug("no answer to our Delete of the rekeyed IKE SA; forgetting it", "peer", h.sa.Peer)
+				s.forgetOld(h)
+				oldLive.answered()
+			default:
+				s.send(oldLive.dst, oldLive.req)
+				oldLive.again()
+			}
 		}
 	}
+}
+
+// rekeyRefused reschedules a rekey of ours the client refused: soon if it asked us to wait
+// (TEMPORARY_FAILURE: it is busy with an exchange of its own), else after another lifetime.
+func (s *Server) rekeyRefused(h *handle, r *rekeyTimer, err error) {
+	var ne *NotifyError
+	if errors.As(err, &ne) && ne.Type == message.NotifyTemporaryFailure {
+		r.retry(time.Second + rand.N(4*time.Second))
+		return
+	}
+	s.log.Warn("the client refused a rekey; the SA keeps its keys for another lifetime", "peer", h.sa.Peer, "err", err)
+	r.arm()
 }
 
 // respond answers the IKE_SA_INIT request that created h. It reports whether the SA lives on.
@@ -463,7 +528,7 @@ func (s *Server) respond(h *handle, d datagram) bool {
 		// Findable before the client can answer: its IKE_AUTH may arrive at once.
 		h.sa = sa
 		s.mu.Lock()
-		s.byRSPI[spiR] = h
+		s.bySPI[spiR] = h
 		s.mu.Unlock()
 	}
 	if resp != nil {
@@ -508,12 +573,7 @@ func (s *Server) event(h *handle, ev Event, d datagram, err error) bool {
 		}
 		return false
 	case EventIKERekeyed:
-		next := h.sa.RekeyedIKE
-		s.mu.Lock()
-		s.byRSPI[next.spiR] = h
-		s.mu.Unlock()
-		h.old, h.sa = h.sa, next
-		s.log.Info("IKE SA rekeyed", "peer", next.Peer, "ike", next.Suite(), "spi_r", fmt.Sprintf("%016x", next.spiR))
+		s.replaceIKE(h)
 		return false
 	case EventChildDeleted:
 		// A P2S client without its CHILD SA has no traffic: end the IKE SA too.
@@ -582,9 +642,10 @@ func espSAs(c *ChildSA) (*esp.Inbound, *esp.Outbound, error) {
 	return in, out, nil
 }
 
-// handleOld gives a message for the IKE SA a rekey replaced to it: normally the peer's Delete,
-// after which it is forgotten (the session lives on in the new IKE SA).
-func (s *Server) handleOld(h *handle, d datagram) {
+// handleOld gives a message for the IKE SA a rekey replaced to it: normally the Delete of the
+// old SA or its answer, after which it is forgotten (the session lives on in the new IKE SA).
+// It reports whether that happened.
+func (s *Server) handleOld(h *handle, d datagram) bool {
 	resp, ev, err := h.old.Handle(d.buf)
 	if resp != nil {
 		s.send(d, resp)
@@ -593,11 +654,37 @@ func (s *Server) handleOld(h *handle, d datagram) {
 		s.log.Debug("message for the rekeyed IKE SA dropped", "err", err)
 	}
 	if ev == EventDeleted {
-		s.mu.Lock()
-		delete(s.byRSPI, h.old.spiR)
-		s.mu.Unlock()
-		h.old = nil
+		s.forgetOld(h)
+		return true
 	}
+	return false
+}
+
+// replaceIKE carries the session on in the IKE SA a rekey created; the old one stays findable
+// until its Delete is answered (or given up on).
+func (s *Server) replaceIKE(h *handle) {
+	next := h.sa.RekeyedIKE
+	h.sa.RekeyedIKE = nil
+	if h.old != nil {
+		s.forgetOld(h) // a rekey of the SA that replaced it: its Delete will not come now
+	}
+	s.mu.Lock()
+	s.bySPI[next.LocalSPI()] = h
+	s.mu.Unlock()
+	h.old, h.sa = h.sa, next
+	by := "the client"
+	if next.IsInitiator() {
+		by = "the gateway"
+	}
+	s.log.Info("IKE SA rekeyed", "peer", next.Peer, "by", by, "ike", next.Suite(), "spi", fmt.Sprintf("%016x", next.LocalSPI()))
+}
+
+// forgetOld drops the IKE SA a rekey replaced.
+func (s *Server) forgetOld(h *handle) {
+	s.mu.Lock()
+	delete(s.bySPI, h.old.LocalSPI())
+	s.mu.Unlock()
+	h.old = nil
 }
 
 // rekey installs the CHILD SA a rekey created: its inbound SA joins the old one (which the
@@ -707,10 +794,10 @@ func (s *Server) forget(h *handle) {
 	s.mu.Lock()
 	s.leaveHalfOpen(h)
 	if h.sa != nil {
-		delete(s.byRSPI, h.sa.spiR)
+		delete(s.bySPI, h.sa.LocalSPI())
 	}
 	if h.old != nil {
-		delete(s.byRSPI, h.old.spiR)
+		delete(s.bySPI, h.old.LocalSPI())
 	}
 	s.mu.Unlock()
 }
