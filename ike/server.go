@@ -143,19 +143,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-// Disconnect ends the IKE SA whose CHILD SA has the inbound SPI of tunnel t: it sends a Delete
-// to the client, then tears the SA down. It returns at once.
+// Disconnect ends the IKE SA of tunnel t: its goroutine sends a Delete to the client, then
+// tears the SA down. It returns at once; a second request while one is pending is dropped.
 func (s *Server) Disconnect(t *Tunnel, reason string) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, h := range s.bySPI {
-		if h.tunnel == t {
-			select {
-			case h.control <- reason:
-			default:
-			}
-			return
-		}
+	select {
+	case t.control <- reason:
+	default:
 	}
 }
 
@@ -601,7 +594,7 @@ func (s *Server) establish(h *handle, d datagram) error {
 	if err != nil {
 		return err
 	}
-	t := &Tunnel{srv: s, in: in, out: out, addr: h.sa.Lease.Addr, remote: d.remote, local: d.local}
+	t := &Tunnel{srv: s, control: h.control, in: in, out: out, addr: h.sa.Lease.Addr, remote: d.remote, local: d.local}
 	t.lastSeen.Store(time.Now().UnixNano())
 	if !d.natt {
 		// The client floats to 4500 for ESP (we told it it is behind NAT).

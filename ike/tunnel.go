@@ -11,8 +11,9 @@ import (
 
 // Tunnel is one client's ESP in UDP: what the data plane sends through and the hooks see.
 type Tunnel struct {
-	srv  *Server
-	addr netip.Addr // the client's VPN address
+	srv     *Server
+	addr    netip.Addr  // the client's VPN address
+	control chan string // its SA goroutine's disconnect requests (handle.control)
 
 	lastSeen atomic.Int64 // Unix nanoseconds of the last authentic packet from the client
 
