@@ -222,6 +222,23 @@ func virtualIP(t *testing.T, c *strongswan.Client) netip.Addr {
 	return netip.Addr{}
 }
 
+// clientSAEnds waits up to 10 s for strongSwan to have no established SA (the gateway deleted
+// it) and returns how long that took; after that the test fails with what the client still has.
+func clientSAEnds(t *testing.T, c *strongswan.Client, after string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		out, _ := c.ListSAs(context.Background())
+		if !strings.Contains(out, "ESTABLISHED") {
+			return time.Since(start)
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("after %s the client still has its SA:\n%s", after, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestIKEv2WithStrongSwan: strongSwan clients with certificates from p2sgw pki connect to p2sgw
 // serve, get an address from the pool and the DNS server, move 64 MiB from the VNet through
 // the tunnel with a matching checksum, ping both ways, cannot reach each other, and are
@@ -320,17 +337,7 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 			t.Skip("no connection id")
 		}
 		ok(t, "connections", "disconnect", aliceID, "--socket", g.socket)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			out, _ := clients[0].ListSAs(context.Background())
-			if !strings.Contains(out, "ESTABLISHED") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("strongSwan still has its SA after disconnect:\n%s", out)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		clientSAEnds(t, clients[0], "connections disconnect")
 		for _, c := range g.connections(t) {
 			if c.ID == aliceID {
 				t.Fatalf("alice still listed after disconnect")
@@ -423,17 +430,8 @@ func TestIKEv2LiveRevocation(t *testing.T) {
 		if conns := g.connections(t); len(conns) != 0 {
 			t.Fatalf("after %s the session is still listed: %+v", what, conns)
 		}
-		for {
-			out, _ := c.ListSAs(context.Background())
-			if !strings.Contains(out, "ESTABLISHED") {
-				t.Logf("%s: the client's SA ended %v after the command returned", what, time.Since(start).Round(time.Millisecond))
-				return
-			}
-			if time.Since(start) > 10*time.Second {
-				t.Fatalf("after %s the client still has its SA:\n%s", what, out)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		clientSAEnds(t, c, what)
+		t.Logf("%s: the client's SA ended %v after the command returned", what, time.Since(start).Round(time.Millisecond))
 	}
 
 	connect()
@@ -671,17 +669,7 @@ func TestIKEv2IKERekey(t *testing.T) {
 		t.Fatalf("connections after IKE SA rekeys: %+v", conns)
 	}
 	ok(t, "connections", "disconnect", conns[0].ID, "--socket", g.socket)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		sas, _ := c.ListSAs(context.Background())
-		if !strings.Contains(sas, "ESTABLISHED") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the client kept its SA after a disconnect through the rekeyed IKE SA:\n%s", sas)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	clientSAEnds(t, c, "a disconnect through the rekeyed IKE SA")
 }
 
 // TestIKEv2MOBIKE: the client's address changes (the old one is removed); strongSwan moves its
@@ -794,17 +782,7 @@ func TestIKEv2GatewayIKERekey(t *testing.T) {
 		t.Fatalf("connections after the gateway's IKE SA rekeys: %+v", conns)
 	}
 	ok(t, "connections", "disconnect", conns[0].ID, "--socket", g.socket)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		sas, _ := c.ListSAs(context.Background())
-		if !strings.Contains(sas, "ESTABLISHED") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the client kept its SA after a disconnect through the gateway's IKE SA:\n%s", sas)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	clientSAEnds(t, c, "a disconnect through the gateway's IKE SA")
 }
 
 // TestIKEv2EAPTLS: strongSwan authenticates with EAP-TLS (Azure's Windows certificate profile),
