@@ -22,6 +22,8 @@ packages=(
 	libcharon-extauth-plugins
 	libstrongswan-standard-plugins
 	libstrongswan-extra-plugins
+	freeradius              # internal/freeradius: the RADIUS server, run by the tests only
+	freeradius-utils        # radclient
 )
 
 # install_packages installs the missing ones (all of them, after one apt-get update, under
@@ -39,6 +41,10 @@ install_packages() {
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
 		apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+		# Where systemd runs, the package starts a system-wide FreeRADIUS; the tests run their own.
+		if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet freeradius 2>/dev/null; then
+			systemctl disable --now freeradius >/dev/null 2>&1 || true
+		fi
 	elif [ ${#missing[@]} -gt 0 ]; then
 		echo "missing Debian packages ${missing[*]}: run as root to install them" >&2
 		[ "${CI:-}" = true ] && return 1
