@@ -1,0 +1,165 @@
+package radius
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"layeh.com/radius"
+)
+
+// The Codes of an answer to an Access-Request, re-exported so callers need not import
+// layeh.com/radius under another name.
+const (
+	CodeAccessAccept    = radius.CodeAccessAccept
+	CodeAccessReject    = radius.CodeAccessReject
+	CodeAccessChallenge = radius.CodeAccessChallenge
+)
+
+// Attribute defaults (RFC 2865 §5.6, §5.41).
+const (
+	NASPortTypeVirtual = 5 // NAS-Port-Type Virtual
+	ServiceTypeFramed  = 2 // Service-Type Framed
+)
+
+const maxPassword = 128 // the longest User-Password (RFC 2865 §5.2)
+
+var accessAnswers = []radius.Code{radius.CodeAccessAccept, radius.CodeAccessReject, radius.CodeAccessChallenge}
+
+// Request is one Access-Request's content. Exactly one of EAPMessage and Password is set.
+type Request struct {
+	UserName         string
+	EAPMessage       []byte // one EAP packet; split into EAP-Message attributes of ≤253 octets
+	Password         []byte // PAP User-Password (RFC 2865 §5.2 hiding), when no EAPMessage
+	CallingStationID string // the client's public address, e.g. "198.18.1.1"
+	NASPortType      uint32 // 0 → NASPortTypeVirtual
+	ServiceType      uint32 // 0 → ServiceTypeFramed
+	// State is not here: the Conversation echoes the State of the last Access-Challenge.
+}
+
+// Response is an authentic answer to an Access-Request. It shares no memory with the
+// datagram or the Request.
+type Response struct {
+	Code       radius.Code // CodeAccessAccept, CodeAccessReject or CodeAccessChallenge
+	Server     string      // the Address that answered
+	EAPMessage []byte      // the EAP-Message attributes joined; nil if none
+	// MSK is MS-MPPE-Recv-Key ‖ MS-MPPE-Send-Key, decrypted (RFC 2548 §2.4.2), on an Accept
+	// that carries both; nil otherwise. After EAP each key is 32 octets; the caller checks the
+	// length it needs.
+	MSK      []byte
+	FramedIP netip.Addr // Framed-IP-Address; invalid if absent or "NAS/user chooses"
+	// SessionTimeout is Session-Timeout, 0 if absent: on an Accept, the session's maximum
+	// length; on a Challenge, how long to wait for the client's reply (RFC 3579 §2.6.1).
+	SessionTimeout time.Duration
+	Class          [][]byte // every Class attribute, in order (echo them in accounting)
+	ReplyMessage   []string // every Reply-Message
+}
+
+// Conversation is one client's authentication, which may take several Access-Request /
+// Access-Challenge rounds (an EAP relay). Its first request goes to the servers in priority
+// order; every later one echoes the State of the last Access-Challenge and goes to the server
+// that answered the first, with no failover (only that server knows the State).
+//
+// A Conversation is not safe for concurrent use; its rounds are sequential anyway. It ends
+// with an Access-Accept or Access-Reject. After an error it may be tried again: the next
+// Exchange resends to the same server (or, if no server ever answered, to all of them again).
+type Conversation struct {
+	c      *Client
+	server *server // nil until a server answers
+	state  []byte  // the State of the last Access-Challenge
+	ended  bool
+}
+
+// NewConversation starts a client's authentication.
+func (c *Client) NewConversation() *Conversation { return &Conversation{c: c} }
+
+// Exchange sends req and returns the authentic answer, which may be a Reject. It fails with
+// ErrRequest or ErrConversationEnded before sending anything; in the first round, when no
+// server gives a usable answer, with errors.Join of each server's ErrNoAnswer or ErrMalformed;
+// in later rounds with the one server's; and with ctx's error, wrapped, when ctx is done.
+func (cv *Conversation) Exchange(ctx context.Context, req Request) (*Response, error) {
+	if cv.ended {
+		return nil, ErrConversationEnded
+	}
+	if err := req.check(); err != nil {
+		return nil, err
+	}
+	var resp *Response
+	var state []byte
+	var err error
+	if cv.server != nil {
+		resp, state, err = cv.c.access(ctx, cv.server, req, cv.state)
+	} else {
+		resp, state, err = cv.first(ctx, req)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A Challenge without State makes the next request carry none (RFC 2865 §5.24).
+	cv.state = state
+	cv.ended = resp.Code != radius.CodeAccessChallenge
+	return resp, nil
+}
+
+// first sends the first request of a conversation to the servers in turn.
+func (cv *Conversation) first(ctx context.Context, req Request) (*Response, []byte, error) {
+	var errs []error
+	for i, s := range cv.c.servers {
+		resp, state, err := cv.c.access(ctx, s, req, nil)
+		if err == nil {
+			cv.server = s
+			return resp, state, nil
+		}
+		if ctx.Err() != nil || errors.Is(err, ErrRequest) {
+			return nil, nil, err
+		}
+		errs = append(errs, err)
+		if i+1 < len(cv.c.servers) {
+			cv.c.log.Info("RADIUS failover", "from", s.Address, "to", cv.c.servers[i+1].Address)
+		}
+	}
+	return nil, nil, errors.Join(errs...)
+}
+
+// access sends one Access-Request to s, carrying state if not nil, and decodes its answer
+// and the State it carries.
+func (c *Client) access(ctx context.Context, s *server, req Request, state []byte) (*Response, []byte, error) {
+	x := exchange{
+		addr:   s.Address,
+		codes:  accessAnswers,
+		needMA: true,
+		build: func(id byte) ([]byte, sent, error) {
+			r := sent{id: id, auth: newAuthenticator()}
+			b, err := buildAccessRequest(r, s.Secret, c.nasID, req, state)
+			return b, r, err
+		},
+	}
+	r, err := c.roundTrip(ctx, s, x)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, newState, err := decodeAccess(r.b, &r.req.auth, s.Secret)
+	if err != nil {
+		s.failed(err.Error(), false, true)
+		c.log.Warn("RADIUS answer malformed", "server", s.Address, "err", err)
+		return nil, nil, fmt.Errorf("%w (from %s)", err, s.Address)
+	}
+	resp.Server = s.Address
+	return resp, newState, nil
+}
+
+func (r *Request) check() error {
+	switch {
+	case len(r.EAPMessage) > 0 && len(r.Password) > 0:
+		return fmt.Errorf("%w: both an EAP message and a password", ErrRequest)
+	case len(r.EAPMessage) == 0 && len(r.Password) == 0:
+		return fmt.Errorf("%w: neither an EAP message nor a password", ErrRequest)
+	case len(r.Password) > maxPassword:
+		return fmt.Errorf("%w: password longer than %d octets", ErrRequest, maxPassword)
+	case len(r.UserName) > maxAttrValue || len(r.CallingStationID) > maxAttrValue:
+		return fmt.Errorf("%w: user name or calling station id longer than %d octets", ErrRequest, maxAttrValue)
+	}
+	return nil
+}
