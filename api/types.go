@@ -76,9 +76,23 @@ type Status struct {
 	Connections      ConnectionInfo `json:"connections"`
 	RootCerts        int            `json:"root_certs"`
 	RevokedCerts     int            `json:"revoked_certs"`
+	RADIUSServers    []RADIUSServer `json:"radius_servers,omitempty"`
 	ConfigFile       string         `json:"config_file"`
 	ConfigLoadedAt   time.Time      `json:"config_loaded_at"`
 	StartedAt        time.Time      `json:"started_at"`
+}
+
+// RADIUSServer is one RADIUS server's health as the gateway sees it.
+type RADIUSServer struct {
+	Address      string    `json:"address"`
+	AcctAddress  string    `json:"acct_address"`
+	Priority     int       `json:"priority"`
+	State        string    `json:"state"` // unknown (not asked yet), up, down
+	LastError    string    `json:"last_error,omitempty"`
+	LastOK       time.Time `json:"last_ok,omitzero"`
+	Requests     uint64    `json:"requests"`
+	Timeouts     uint64    `json:"timeouts"`
+	BadResponses uint64    `json:"bad_responses"`
 }
 
 // SKU is a gateway SKU's limits; 0 means no limit.

@@ -116,6 +116,17 @@ type RADIUS struct {
 	// Timeout per try, e.g. "5s"; Retries is the number of tries after the first.
 	Timeout string `yaml:"timeout,omitempty"`
 	Retries *int   `yaml:"retries,omitempty"`
+	// Accounting turns RADIUS accounting (RFC 2866) of RADIUS-authenticated sessions on or
+	// off; on by default.
+	Accounting *bool `yaml:"accounting,omitempty"`
+	// InterimInterval is how often an Interim-Update reports a session's traffic, e.g. "5m".
+	InterimInterval string `yaml:"interim_interval,omitempty"`
+}
+
+// Interim returns the Interim-Update interval; Validate has checked it.
+func (r *RADIUS) Interim() time.Duration {
+	d, _ := time.ParseDuration(r.InterimInterval)
+	return d
 }
 
 // RADIUSServer is one RADIUS server. Exactly one of Secret and SecretFile is set.

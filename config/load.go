@@ -13,6 +13,7 @@ import (
 const (
 	DefaultRADIUSTimeout = "5s"
 	DefaultRADIUSRetries = 2
+	DefaultInterim       = "5m"
 )
 
 // Load reads the configuration file at path and returns it with defaults applied and
@@ -119,6 +120,11 @@ func (c *Config) ApplyDefaults() {
 	if r := c.RADIUS; r != nil {
 		setDefault(&r.NASIdentifier, c.Name)
 		setDefault(&r.Timeout, DefaultRADIUSTimeout)
+		setDefault(&r.InterimInterval, DefaultInterim)
+		if r.Accounting == nil {
+			on := true
+			r.Accounting = &on
+		}
 		if r.Retries == nil {
 			n := DefaultRADIUSRetries
 			r.Retries = &n

@@ -18,6 +18,8 @@ const (
 	MaxRADIUSRetries      = 10
 	MinRADIUSTimeout      = time.Second
 	MaxRADIUSTimeout      = 60 * time.Second
+	MinInterim            = time.Second
+	MaxInterim            = 24 * time.Hour
 	RecommendedSecretLen  = 16
 	maxNASIdentifierLen   = 253 // a RADIUS attribute's value
 	certExpiryWarning     = 30 * 24 * time.Hour

@@ -171,6 +171,15 @@ func (v *checker) radius() {
 			v.errorf("radius.timeout", "%s is out of range (%s to %s)", r.Timeout, MinRADIUSTimeout, MaxRADIUSTimeout)
 		}
 	}
+	if r.InterimInterval != "" {
+		d, err := time.ParseDuration(r.InterimInterval)
+		switch {
+		case err != nil:
+			v.errorf("radius.interim_interval", "%q is not a duration (e.g. %q)", r.InterimInterval, DefaultInterim)
+		case d < MinInterim || d > MaxInterim:
+			v.errorf("radius.interim_interval", "%s is out of range (%s to %s)", r.InterimInterval, MinInterim, MaxInterim)
+		}
+	}
 	if r.Retries != nil && (*r.Retries < 0 || *r.Retries > MaxRADIUSRetries) {
 		v.errorf("radius.retries", "%d is out of range (0 to %d)", *r.Retries, MaxRADIUSRetries)
 	}

@@ -328,7 +328,16 @@ func TestInitRefusalsLeaveNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(etc, "gateway.yaml")); !os.IsNotExist(err) || len(entries) != 0 {
 		t.Fatalf("a refused init left files: gateway.yaml %v, pki %v", err, entries)
 	}
-	fails(t, []string{"no RADIUS client yet"}, "init", "--dir", etc, "--public-address", "vpn.e2e.example",
-		"--pool", "100.64.0.0/24", "--vnet", "198.19.0.0/16", "--auth", "radius")
+	base := []string{"init", "--dir", etc, "--public-address", "vpn.e2e.example", "--pool", "100.64.0.0/24", "--vnet", "198.19.0.0/16"}
+	fails(t, []string{"--auth radius needs at least one --radius-server"}, append(base, "--auth", "radius")...)
+	fails(t, []string{"go with --auth radius"}, append(base, "--radius-server", "198.19.0.10")...)
+	secret := filepath.Join(dir, "radius.secret")
+	if err := os.WriteFile(secret, []byte("a secret of some length\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, []string{"radius.servers[0].secret_file", "readable by others"}, append(base, "--auth", "radius", "--radius-server", "198.19.0.10", "--radius-secret-file", secret)...)
+	if _, err := os.Stat(filepath.Join(etc, "gateway.yaml")); !os.IsNotExist(err) {
+		t.Fatalf("a refused RADIUS init left gateway.yaml: %v", err)
+	}
 	fails(t, []string{"--public-address, --pool and --vnet are required"}, "init", "--dir", etc)
 }

@@ -138,12 +138,17 @@ func (g *ikeGateway) client(t *testing.T, i int, name string, cert *pki.Cert, re
 	return g.clientWith(t, i, name, cert, func(*strongswan.Conn) {}, remoteTS...)
 }
 
-// clientWith is client with a change to the connection before it is loaded.
+// clientWith is client with a change to the connection before it is loaded. cert is nil for
+// a client that authenticates with a password.
 func (g *ikeGateway) clientWith(t *testing.T, i int, name string, cert *pki.Cert, change func(*strongswan.Conn), remoteTS ...netip.Prefix) (*strongswan.Client, strongswan.Conn) {
 	t.Helper()
-	key, err := cert.KeyPEM()
-	if err != nil {
-		t.Fatal(err)
+	var key, chain []byte
+	if cert != nil {
+		var err error
+		if key, err = cert.KeyPEM(); err != nil {
+			t.Fatal(err)
+		}
+		chain = cert.ChainPEM()
 	}
 	caPEM, err := os.ReadFile(filepath.Join(g.dir, "etc", "pki", "server-root.crt"))
 	if err != nil {
@@ -152,7 +157,7 @@ func (g *ikeGateway) clientWith(t *testing.T, i int, name string, cert *pki.Cert
 	c := strongswan.Start(t, g.tp.Clients[i], filepath.Join(t.TempDir(), "swan"))
 	conn := strongswan.Conn{
 		Name: "p2s", Gateway: testnet.GatewayAddr, RemoteID: "vpn.e2e.example", CACertPEM: caPEM,
-		Auth: strongswan.AuthPubkey, LocalID: name, CertPEM: cert.ChainPEM(), KeyPEM: key,
+		Auth: strongswan.AuthPubkey, LocalID: name, CertPEM: chain, KeyPEM: key,
 		RemoteTS: remoteTS,
 	}
 	if len(conn.RemoteTS) == 0 {

@@ -85,6 +85,9 @@ func (g *Gateway) Status(ctx context.Context) (api.Status, error) {
 	for _, proto := range []string{session.IKEv2, session.SSTP, session.OpenVPN} {
 		st.Connections.ByProtocol[proto] = g.sessions.Count(proto)
 	}
+	if g.aaa != nil {
+		st.RADIUSServers = g.aaa.status()
+	}
 	return st, nil
 }
 

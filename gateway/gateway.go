@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -71,6 +72,10 @@ type Gateway struct {
 	// plane is the data plane while the IKEv2 listener runs (set once by Serve, before the
 	// admin API can reload); nil otherwise.
 	plane *dataplane.Plane
+
+	// aaa is the RADIUS client when auth_types has radius (set once by Serve before the admin
+	// API starts); nil otherwise.
+	aaa *aaa
 }
 
 // New opens the state in cfg.StateDir and prepares the gateway; it starts no listener.
@@ -146,6 +151,18 @@ func (g *Gateway) Pools() pool.Set {
 // is up.
 func (g *Gateway) Serve(ctx context.Context, ready func()) error {
 	cfg := g.Config()
+	if slices.Contains(cfg.AuthTypes, config.AuthRADIUS) {
+		a, err := newAAA(cfg, g.log.With("component", "radius"), func(s *session.Session, reason string) {
+			if err := g.endSession(context.Background(), s, reason); err != nil {
+				g.log.Error("ending session", "id", s.ID, "err", err)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		g.aaa = a
+		defer a.close() // after the sessions' Stops are queued below
+	}
 	handler := api.NewHandler(g, g.log.With("component", "admin"))
 	if err := g.listenAdmin(cfg, handler); err != nil {
 		g.closeListeners()
@@ -280,6 +297,8 @@ func restartOnly(a, b *config.Config, tunnels bool) []string {
 	add(a.Listen != b.Listen, "listen")
 	add(a.Log.Format != b.Log.Format, "log.format")
 	add(!slices.Equal(a.TunnelTypes, b.TunnelTypes), "tunnel_types")
+	add(!slices.Equal(a.AuthTypes, b.AuthTypes), "auth_types")
+	add(!reflect.DeepEqual(a.RADIUS, b.RADIUS), "radius")
 	if tunnels {
 		add(a.TUN != b.TUN, "tun")
 		add(a.IKE != b.IKE, "ike")
@@ -293,7 +312,7 @@ func restartOnly(a, b *config.Config, tunnels bool) []string {
 // keepRestartOnly puts the running values of the restart-only settings into next.
 func keepRestartOnly(running, next *config.Config, tunnels bool) {
 	next.StateDir, next.Admin, next.Listen, next.Name, next.Log.Format = running.StateDir, running.Admin, running.Listen, running.Name, running.Log.Format
-	next.TunnelTypes = running.TunnelTypes
+	next.TunnelTypes, next.AuthTypes, next.RADIUS = running.TunnelTypes, running.AuthTypes, running.RADIUS
 	if tunnels {
 		next.TUN, next.IKE, next.LegacyWindowsProposals = running.TUN, running.IKE, running.LegacyWindowsProposals
 		next.ServerCertificate, next.ServerKey = running.ServerCertificate, running.ServerKey

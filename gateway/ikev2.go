@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -70,8 +71,13 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config) (done <-ch
 		Authenticate: v.authenticate,
 		Assign:       v.assign,
 		AllocateSPI:  v.allocateSPI,
-		EAPTLS:       eapTLSConfig(id),
 		Now:          g.now,
+	}
+	if slices.Contains(cfg.AuthTypes, config.AuthCertificate) {
+		rc.EAPTLS = eapTLSConfig(id)
+	}
+	if g.aaa != nil {
+		rc.RelayEAP = g.aaa.relay
 	}
 	log := g.log.With("component", "ikev2")
 	v.srv = ike.NewServer(rc, ikeConn, natt, ike.Hooks{
@@ -156,13 +162,27 @@ func (v *ikev2) authenticate(leaf *x509.Certificate, inter []*x509.Certificate) 
 	return id.Name, nil
 }
 
-// assign leases an address for a new session.
-func (v *ikev2) assign(name string) (*ike.Lease, error) {
+// assign leases an address for a new session: the one its RADIUS server granted
+// (Framed-IP-Address), which must lie in a client address pool and be free, or one from the
+// pools.
+func (v *ikev2) assign(name string, grant *ike.Grant) (*ike.Lease, error) {
 	cfg := v.g.Config()
 	id := session.NewID(session.IKEv2)
-	addr, err := v.g.Pools().Acquire(context.Background(), name, id)
-	if err != nil {
-		return nil, err
+	var addr netip.Addr
+	if grant != nil && grant.Addr.IsValid() {
+		p := v.g.Pools().Find(grant.Addr)
+		if p == nil {
+			return nil, fmt.Errorf("Framed-IP-Address %s from RADIUS server %s lies in no client address pool (%v): fix the user's entry on the RADIUS server", grant.Addr, grant.Server, cfg.ClientAddressPools)
+		}
+		if err := p.AcquireAddr(context.Background(), grant.Addr, name, id); err != nil {
+			return nil, fmt.Errorf("Framed-IP-Address %s from RADIUS server %s: %w", grant.Addr, grant.Server, err)
+		}
+		addr = grant.Addr
+	} else {
+		var err error
+		if addr, err = v.g.Pools().Acquire(context.Background(), name, id); err != nil {
+			return nil, err
+		}
 	}
 	// What the client may reach: the VNet, and the other clients when client_to_client is on.
 	reach := slices.Clone(cfg.VNetAddressSpace)
@@ -226,6 +246,9 @@ func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 	}
 	v.g.log.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "auth", s.AuthMethod, "public_address", s.PublicAddr,
 		"vpn_address", s.VPNAddr, "ike", sa.Suite(), "esp", sa.Child.Suite)
+	if sa.Grant != nil && v.g.aaa != nil {
+		v.g.aaa.started(s, sa.Grant)
+	}
 	return nil
 }
 
@@ -234,6 +257,9 @@ func (v *ikev2) ended(sa *ike.SA, t *ike.Tunnel, reason string) {
 	ctx := context.Background()
 	v.plane.Detach(t.Addr(), t)
 	v.g.sessions.Remove(ctx, sa.Lease.Session)
+	if v.g.aaa != nil {
+		v.g.aaa.ended(sa.Lease.Session, reason, v.g.now())
+	}
 	v.g.Pools().Release(ctx, t.Addr(), sa.Lease.Session)
 	v.freeSPI(sa.Child.InSPI)
 	dur := v.g.now().Sub(sa.Established).Round(time.Second)

@@ -97,11 +97,6 @@ func (g *Gateway) noteProtocolListeners(cfg *config.Config) {
 		}})
 		g.log.Warn("tunnel type configured but not available in this build", "tunnel_type", t)
 	}
-	for _, a := range cfg.AuthTypes {
-		if a == config.AuthRADIUS {
-			g.log.Warn("auth type configured but not available in this build", "auth_type", a)
-		}
-	}
 }
 
 func (g *Gateway) closeListeners() {

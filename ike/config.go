@@ -28,6 +28,54 @@ type Lease struct {
 	Subnets []netip.Prefix // the VNet prefixes: INTERNAL_IP4_SUBNET and the narrowed TSr
 }
 
+// EAPRelay carries one client's EAP conversation to an authentication server and back.
+type EAPRelay interface {
+	// Exchange sends the client's EAP packet (its Response/Identity first) and returns the
+	// server's answer. It blocks for the server's timeouts and failover; the SA's goroutine
+	// waits, and the client's retransmissions wait in its mailbox.
+	Exchange(packet []byte) (EAPAnswer, error)
+}
+
+// EAPVerdict is where an authentication server's answer leaves the conversation.
+type EAPVerdict int
+
+// Verdicts.
+const (
+	EAPContinue EAPVerdict = iota // Packet is the next EAP request for the client
+	EAPAccept                     // the client is in: MSK and Grant are set
+	EAPReject                     // the client is refused; Reason says why, if the server said
+)
+
+// EAPAnswer is an authentication server's answer to one EAP packet.
+type EAPAnswer struct {
+	Verdict EAPVerdict
+	// Packet is the EAP packet for the client: a Request, or the Success or Failure that ends
+	// the conversation (nil: the gateway makes one).
+	Packet []byte
+	// MSK is the EAP Master Session Key (accept): it keys both AUTH payloads (RFC 7296 §2.16).
+	MSK []byte
+	// Grant is what the server granted the client (accept).
+	Grant *Grant
+	// Reason is the server's word on a refusal (RADIUS Reply-Message), for the log.
+	Reason string
+}
+
+// Grant is what an authentication server granted a client with its acceptance (RADIUS
+// attributes), for the gateway to apply to the session.
+type Grant struct {
+	// Server names the server that accepted the client.
+	Server string
+	// Addr, if valid, is the client's VPN address instead of one from the pool
+	// (Framed-IP-Address).
+	Addr netip.Addr
+	// SessionTimeout, if not zero, is how long the session may last (Session-Timeout).
+	SessionTimeout time.Duration
+	// Class is echoed in accounting.
+	Class [][]byte
+	// Messages are the server's messages for the user (Reply-Message), logged.
+	Messages []string
+}
+
 // ResponderConfig is what a responder SA needs from the gateway. The functions are called
 // from the SA's goroutine and may block briefly (a store write); they must be safe for
 // concurrent use by many SAs.
@@ -44,15 +92,21 @@ type ResponderConfig struct {
 	// revocation) and returns the client's name. Its error text goes to the log; the client
 	// gets AUTHENTICATION_FAILED.
 	Authenticate func(leaf *x509.Certificate, intermediates []*x509.Certificate) (string, error)
-	// Assign leases the client an address; on a later failure of the same exchange the SA
+	// Assign leases the client an address: the one its authentication server granted, if
+	// grant has one, else one from the pool. On a later failure of the same exchange the SA
 	// reports the lease in its error so the caller releases it.
-	Assign func(name string) (*Lease, error)
+	Assign func(name string, grant *Grant) (*Lease, error)
 	// AllocateSPI returns a fresh inbound ESP SPI, unique on this gateway.
 	AllocateSPI func() (uint32, error)
 	// EAPTLS, if set, lets clients that send no AUTH authenticate with EAP-TLS terminated by the
 	// gateway (Windows' certificate profile): the gateway's certificate and key for TLS. The
 	// client's certificate goes through Authenticate as in certificate authentication.
 	EAPTLS *tls.Config
+	// RelayEAP, if set, relays EAP to an authentication server (RADIUS): every method when
+	// EAPTLS is nil, else the ones a client asks for by refusing EAP-TLS with a Nak (EAP-
+	// MSCHAPv2 with organisation credentials, say). It starts one client's conversation: user
+	// is its EAP identity, remote its public address.
+	RelayEAP func(user string, remote netip.AddrPort) EAPRelay
 	// Rand is the randomness (nonces, DH keys, IVs); nil means crypto/rand.
 	Rand io.Reader
 	// Now is the clock; nil means time.Now.

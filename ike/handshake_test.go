@@ -73,7 +73,7 @@ func (w *world) responderConfig() *ResponderConfig {
 			}
 			return id.Name, nil
 		},
-		Assign: func(name string) (*Lease, error) {
+		Assign: func(name string, grant *Grant) (*Lease, error) {
 			a, err := w.pool.Acquire(context.Background(), name, "s-"+name)
 			if err != nil {
 				return nil, err

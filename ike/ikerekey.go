@@ -161,7 +161,7 @@ func (sa *SA) successor(initiator bool, suite transform.Suite, spiI, spiR uint64
 		state: StateEstablished, spiI: spiI, spiR: spiR, suite: suite, ni: ni, nr: nr,
 		peerHashes: sa.peerHashes, fragmentation: sa.fragmentation, mobike: sa.mobike,
 		Peer: sa.Peer, Lease: sa.Lease, Child: sa.Child, OldChild: sa.OldChild,
-		Established: sa.Established, PeerCerts: sa.PeerCerts, AuthMethod: sa.AuthMethod,
+		Established: sa.Established, PeerCerts: sa.PeerCerts, AuthMethod: sa.AuthMethod, Grant: sa.Grant,
 	}
 	if err := next.setKeys(keys); err != nil {
 		return nil, err

@@ -39,7 +39,7 @@ func Respond(cfg *ResponderConfig, req []byte, spiR uint64, local, remote netip.
 	if h.Exchange != message.ExchangeIKESAInit || h.IsResponse() || h.MessageID != 0 || h.SPIr != 0 || !h.IsInitiator() {
 		return nil, nil, fmt.Errorf("%w: %s as the first message of an IKE SA", ErrUnexpected, h.Exchange)
 	}
-	sa := &SA{resp: cfg, rand: orRand(cfg.Rand), now: orNow(cfg.Now), spiI: h.SPIi, spiR: spiR, state: StateAuthWait}
+	sa := &SA{resp: cfg, rand: orRand(cfg.Rand), now: orNow(cfg.Now), spiI: h.SPIi, spiR: spiR, state: StateAuthWait, local: local, remote: remote}
 	if err := message.Check(message.ExchangeIKESAInit, false, false, m.Payloads); err != nil {
 		return nil, sa.plainError(h, message.NotifyInvalidSyntax, nil), err
 	}
@@ -126,7 +126,7 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 	}
 	authP, _ := ps.Find(message.PayloadAuth).(*message.Auth)
 	if authP == nil {
-		if sa.resp.EAPTLS == nil {
+		if sa.resp.EAPTLS == nil && sa.resp.RelayEAP == nil {
 			return fail(message.NotifyAuthenticationFailed, fmt.Errorf("%w: EAP is not offered on this gateway; the client must authenticate with a certificate", ErrAuthFailed))
 		}
 		return sa.startEAP(h, ps)
@@ -149,7 +149,7 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 		return fail(message.NotifyAuthenticationFailed, fmt.Errorf("%w: %s: %w", ErrAuthFailed, name, err))
 	}
 
-	child, lease, errNotify, err := sa.negotiateChild(ps, name)
+	child, lease, errNotify, err := sa.negotiateChild(ps, name, nil)
 	if err != nil {
 		// The client authenticated, so it gets our identity and AUTH with the CHILD SA's
 		// refusal (RFC 7296 §1.2), and sees the real reason; without a CHILD SA a point-to-site
@@ -197,7 +197,7 @@ type negotiatedChild struct {
 
 // negotiateChild selects the ESP proposal, leases the client an address and narrows the
 // traffic selectors. On failure it returns the notify to answer with.
-func (sa *SA) negotiateChild(ps message.Payloads, name string) (*negotiatedChild, *Lease, message.NotifyType, error) {
+func (sa *SA) negotiateChild(ps message.Payloads, name string, grant *Grant) (*negotiatedChild, *Lease, message.NotifyType, error) {
 	saP := ps.Find(message.PayloadSA).(*message.SA)
 	sel, err := transform.Select(transform.Offer{Proposals: toProposals(saP), IKEAuth: true}, sa.resp.ESPProposals, sa.resp.Legacy)
 	if err != nil {
@@ -213,7 +213,7 @@ func (sa *SA) negotiateChild(ps message.Payloads, name string) (*negotiatedChild
 	if _, ok := cp.Attribute(message.CPInternalIP4Address); !ok {
 		return nil, nil, message.NotifyInternalAddressFailure, &NotifyError{message.NotifyInternalAddressFailure, fmt.Errorf("%s asked for no IPv4 address; only IPv4 pools exist", name)}
 	}
-	lease, err := sa.resp.Assign(name)
+	lease, err := sa.resp.Assign(name, grant)
 	if err != nil {
 		return nil, nil, message.NotifyInternalAddressFailure, &NotifyError{message.NotifyInternalAddressFailure, err}
 	}

@@ -127,8 +127,11 @@ type SA struct {
 	// PeerCerts are the certificates the peer authenticated with, its own first: the gateway
 	// checks them again when a revocation or a root removal may have made them invalid.
 	PeerCerts []*x509.Certificate
-	// AuthMethod is how the peer authenticated: "certificate" (IKEv2 signature) or "eap-tls".
+	// AuthMethod is how the peer authenticated: "certificate" (IKEv2 signature), "eap-tls"
+	// (terminated by the gateway) or "radius" (EAP relayed to a RADIUS server).
 	AuthMethod string
+	// Grant is what the RADIUS server granted with its acceptance ("radius" only).
+	Grant *Grant
 	// Err is why the SA failed, for the log.
 	Err error
 

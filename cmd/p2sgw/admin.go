@@ -260,6 +260,19 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) error {
 	for _, l := range s.Listeners {
 		fmt.Fprintf(w, "  %-12s %s %s: %s\n", l.Name, l.Network, l.Address, l.State)
 	}
+	if len(s.RADIUSServers) > 0 {
+		fmt.Fprintln(w, "RADIUS servers (tried by priority):")
+		for _, r := range s.RADIUSServers {
+			fmt.Fprintf(w, "  %-22s priority %d, accounting %s: %s", r.Address, r.Priority, r.AcctAddress, r.State)
+			if !r.LastOK.IsZero() {
+				fmt.Fprintf(w, ", last answer %s", r.LastOK.Local().Format(time.DateTime))
+			}
+			fmt.Fprintf(w, "; %d requests, %d unanswered, %d bad answers\n", r.Requests, r.Timeouts, r.BadResponses)
+			if r.State == "down" && r.LastError != "" {
+				fmt.Fprintf(w, "  %-22s last error: %s\n", "", r.LastError)
+			}
+		}
+	}
 	fmt.Fprintf(w, "Connections: %d (IKEv2 %d, SSTP %d, OpenVPN %d)\n", s.Connections.Total,
 		s.Connections.ByProtocol["IKEv2"], s.Connections.ByProtocol["SSTP"], s.Connections.ByProtocol["OpenVPN"])
 	return nil

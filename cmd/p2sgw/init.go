@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/p2sgw/p2sgw/config"
@@ -22,12 +23,14 @@ func runInit(_ context.Context, env *cmdEnv, args []string) error {
 	dir := fs.String("dir", "/etc/p2sgw", "directory for gateway.yaml and pki/")
 	name := fs.String("name", "p2sgw", "the gateway's name")
 	public := fs.String("public-address", "", "the FQDN or IP address clients connect to (required)")
-	var pools, vnets, dns, tunnels, auths listFlag
+	var pools, vnets, dns, tunnels, auths, radiusServers, radiusSecrets listFlag
 	fs.Var(&pools, "pool", "client address pool CIDR, e.g. 172.16.201.0/24 (required; comma list or repeated)")
 	fs.Var(&vnets, "vnet", "VNet address space CIDR(s) clients reach (required; comma list or repeated)")
 	fs.Var(&dns, "dns", "DNS server(s) pushed to clients (comma list or repeated)")
 	fs.Var(&tunnels, "tunnel-types", "ikev2, sstp, openvpn (comma list; default ikev2,sstp)")
 	fs.Var(&auths, "auth", "certificate, radius (comma list; default certificate)")
+	fs.Var(&radiusServers, "radius-server", "with --auth radius: a RADIUS server HOST[:PORT] (port 1812 by default; repeat for failover, tried in order)")
+	fs.Var(&radiusSecrets, "radius-secret-file", "the shared secret's file (mode 0600) for each --radius-server, in order; one file serves them all")
 	sku := fs.String("sku", config.DefaultSKU, "gateway SKU: "+strings.Join(config.SKUNames(), ", "))
 	maxConns := fs.Int("max-connections", 0, "with --sku Custom: the most connections at once")
 	maxMbps := fs.Int("max-mbps", 0, "with --sku Custom: aggregate throughput limit in Mbit/s (0: unshaped)")
@@ -41,13 +44,11 @@ func runInit(_ context.Context, env *cmdEnv, args []string) error {
 	if *public == "" || len(pools) == 0 || len(vnets) == 0 {
 		return usagef("--public-address, --pool and --vnet are required, e.g.\n  p2sgw init --public-address vpn.example.com --pool 172.16.201.0/24 --vnet 10.1.0.0/16")
 	}
-	for _, a := range auths {
-		if a == config.AuthRADIUS {
-			return usagef("--auth radius: this build has no RADIUS client yet; use --auth certificate")
-		}
-	}
 	cfg, err := initConfig(*name, *public, pools, vnets, dns, tunnels, auths, *sku, *maxConns, *maxMbps)
 	if err != nil {
+		return err
+	}
+	if cfg.RADIUS, err = initRADIUS(auths, radiusServers, radiusSecrets); err != nil {
 		return err
 	}
 	if cfg.StateDir, err = filepath.Abs(*stateDir); err != nil {
@@ -127,6 +128,38 @@ func initConfig(name, public string, pools, vnets, dns, tunnels, auths []string,
 	}
 	cfg.ApplyDefaults()
 	return cfg, nil
+}
+
+// initRADIUS is the radius section from the --radius-* flags: servers in failover order, each
+// with its secret file (one file may serve all).
+func initRADIUS(auths, servers, secrets []string) (*config.RADIUS, error) {
+	if !slices.Contains(auths, config.AuthRADIUS) {
+		if len(servers) > 0 || len(secrets) > 0 {
+			return nil, usagef("--radius-server and --radius-secret-file go with --auth radius (or --auth certificate,radius)")
+		}
+		return nil, nil
+	}
+	switch {
+	case len(servers) == 0:
+		return nil, usagef("--auth radius needs at least one --radius-server HOST[:PORT] and its --radius-secret-file FILE")
+	case len(secrets) == 0:
+		return nil, usagef("--radius-server needs --radius-secret-file FILE: a file (mode 0600) holding the shared secret")
+	case len(secrets) != 1 && len(secrets) != len(servers):
+		return nil, usagef("%d --radius-secret-file for %d --radius-server: give one per server, in the same order, or one for all", len(secrets), len(servers))
+	}
+	r := &config.RADIUS{}
+	for i, addr := range servers {
+		secret := secrets[0]
+		if len(secrets) > 1 {
+			secret = secrets[i]
+		}
+		abs, err := filepath.Abs(secret)
+		if err != nil {
+			return nil, err
+		}
+		r.Servers = append(r.Servers, config.RADIUSServer{Address: addr, SecretFile: abs, Priority: i})
+	}
+	return r, nil
 }
 
 // initServerPKI creates the server CA and the gateway's server certificate for public, unless

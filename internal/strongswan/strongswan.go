@@ -49,7 +49,11 @@ type Conn struct {
 	CertPEM   []byte // the client certificate (and chain), for pubkey and eap-tls
 	KeyPEM    []byte // its private key
 	Password  string // for eap-mschapv2
-	RemoteTS  []netip.Prefix
+	// AAAID and AAACACertPEM are for EAP-TLS that the gateway relays to a RADIUS server: the
+	// identity in the RADIUS server's TLS certificate (local aaa_id) and the root it chains to.
+	AAAID        string
+	AAACACertPEM []byte
+	RemoteTS     []netip.Prefix
 	// Proposals and ESPProposals in strongSwan syntax; empty means strongSwan's defaults.
 	Proposals    string
 	ESPProposals string
@@ -160,6 +164,7 @@ func (c *Client) Load(ctx context.Context, conn Conn) error {
 	dir := filepath.Join(c.dir, conn.Name)
 	files := map[string][]byte{
 		filepath.Join("x509ca", "ca.pem"):   conn.CACertPEM,
+		filepath.Join("x509ca", "aaa.pem"):  conn.AAACACertPEM,
 		filepath.Join("x509", "cert.pem"):   conn.CertPEM,
 		filepath.Join("private", "key.pem"): conn.KeyPEM,
 	}
@@ -215,6 +220,9 @@ func swanctlConf(c Conn) string {
 	default:
 		w(3, "certs = cert.pem")
 		w(3, "id = %s", c.LocalID)
+	}
+	if c.AAAID != "" {
+		w(3, "aaa_id = %s", c.AAAID)
 	}
 	w(2, "}")
 	w(2, "remote {")
