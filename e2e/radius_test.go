@@ -51,14 +51,15 @@ func (g *ikeGateway) passwordClient(t *testing.T, i int, user, password string) 
 // relayed by the gateway: it gets the Framed-IP-Address FreeRADIUS assigns, reaches the VNet,
 // and its session is accounted (Start, Interim-Update, Stop with the connection id as
 // Acct-Session-Id and the octets the gateway counted); a wrong password is refused with the
-// reason in the log.
+// reason in the log; a Session-Timeout ends a session.
 func TestRADIUSEAPMSCHAPv2(t *testing.T) {
 	testnet.Require(t, radiusTools...)
-	tp := testnet.New(t, testnet.Options{Clients: 2, ForwardOnGateway: true})
+	tp := testnet.New(t, testnet.Options{Clients: 3, ForwardOnGateway: true})
 	framed := netip.MustParseAddr("100.64.0.77")
 	rs := freeradius.Start(t, tp.VNet, freeradius.Options{Users: []freeradius.User{
 		{Name: "alice", Password: "correct horse battery staple", FramedIP: framed, Class: "p2s-users", ReplyMessage: "Welcome, Alice"},
 		{Name: "bob", Password: "tr0ub4dor&3"},
+		{Name: "carol", Password: "hunter2hunter2", SessionTimeout: 3 * time.Second},
 	}})
 	g := startRADIUSGateway(t, tp, "radius", []*freeradius.Server{rs}, "interim_interval: 5m", "interim_interval: 2s")
 
@@ -100,9 +101,28 @@ func TestRADIUSEAPMSCHAPv2(t *testing.T) {
 		t.Errorf("the gateway did not log the reject:\n%s", g.proc.Output())
 	}
 
+	// Session-Timeout: carol's session ends after 3 s, and its Stop says why.
+	carol := g.passwordClient(t, 2, "carol", "hunter2hunter2")
+	if out, err := carol.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("carol: %v\n%s", err, out)
+	}
+	var carolID string
+	for _, c := range g.connections(t) {
+		if c.User == "carol" {
+			carolID = c.ID
+		}
+	}
+	clientSAEnds(t, carol, "carol's 3 s Session-Timeout")
+	if cause := waitAcct(t, rs, carolID, "Stop", nil)["Acct-Terminate-Cause"]; cause != "Session-Timeout" {
+		t.Errorf("carol's Stop has Acct-Terminate-Cause %q, want Session-Timeout", cause)
+	}
+
 	// Accounting: wait for an Interim-Update after the transfer, then disconnect.
 	interim := waitAcct(t, rs, id, "Interim-Update", func(r freeradius.Record) bool { return acctUint(r, "Acct-Output-Octets") > 0 })
 	before := g.connections(t)[0]
+	if before.ID != id {
+		t.Fatalf("connections after carol's timeout: %+v", g.connections(t))
+	}
 	ok(t, "connections", "disconnect", id, "--socket", g.socket)
 	clientSAEnds(t, alice, "connections disconnect")
 	start := waitAcct(t, rs, id, "Start", nil)
@@ -178,9 +198,35 @@ func TestRADIUSEAPTLS(t *testing.T) {
 	resp.Body.Close()
 }
 
-// TestRADIUSFailover: with the first server stopped, a client connects through the second
-// after the first's timeout; `status` shows the first down and the second up. With every
-// server down the client is refused promptly and the log says why.
+// TestRADIUSWithCertificates: with certificate and RADIUS both on, each client gets in the way
+// it asks: a certificate client with IKEv2 signatures, a password client through RADIUS (it
+// declines the EAP-TLS the gateway offers first with a Nak, and is relayed).
+func TestRADIUSWithCertificates(t *testing.T) {
+	testnet.Require(t, radiusTools...)
+	tp := testnet.New(t, testnet.Options{Clients: 2, ForwardOnGateway: true})
+	rs := freeradius.Start(t, tp.VNet, freeradius.Options{Users: []freeradius.User{{Name: "alice", Password: "correct horse battery staple"}}})
+	g := startRADIUSGateway(t, tp, "certificate,radius", []*freeradius.Server{rs})
+	cert, _ := g.client(t, 0, "bob@example.com", g.issueClient(t, "bob@example.com", "ecdsa-p256"))
+	if out, err := cert.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("certificate client: %v\n%s", err, out)
+	}
+	alice := g.passwordClient(t, 1, "alice", "correct horse battery staple")
+	if out, err := alice.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("password client with EAP-TLS offered first: %v\n%s\nclient:\n%s\ngateway:\n%s", err, out, alice.Log(), g.proc.Output())
+	}
+	methods := map[string]string{}
+	for _, c := range g.connections(t) {
+		methods[c.User] = c.AuthMethod
+	}
+	if methods["bob@example.com"] != "certificate" || methods["alice"] != "radius" {
+		t.Fatalf("auth methods: %v", methods)
+	}
+}
+
+// TestRADIUSFailover: with the first server silent (frozen: no answer, no ICMP refusal), a
+// client connects through the second after the first's timeout and retries; `status` shows
+// the first down and the second up. With every server stopped the client is refused promptly
+// and the log says why.
 func TestRADIUSFailover(t *testing.T) {
 	testnet.Require(t, radiusTools...)
 	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
@@ -188,14 +234,18 @@ func TestRADIUSFailover(t *testing.T) {
 	first := freeradius.Start(t, tp.VNet, freeradius.Options{Users: users})
 	second := freeradius.Start(t, tp.VNet, freeradius.Options{Users: users, Addr: netip.MustParseAddr("198.19.0.11")})
 	g := startRADIUSGateway(t, tp, "radius", []*freeradius.Server{first, second}, "timeout: 5s", "timeout: 1s", "retries: 2", "retries: 1")
-	first.Stop()
+	if err := first.Freeze(); err != nil {
+		t.Fatal(err)
+	}
 
 	alice := g.passwordClient(t, 0, "alice", "correct horse battery staple")
+	began := time.Now()
 	if out, err := alice.Initiate(context.Background(), "p2s"); err != nil {
-		t.Fatalf("connect with the first server down: %v\n%s\ngateway:\n%s", err, out, g.proc.Output())
+		t.Fatalf("connect with the first server silent: %v\n%s\ngateway:\n%s", err, out, g.proc.Output())
 	}
+	t.Logf("connected %v after the connect began, through the second server (timeout 1s, retries 1)", time.Since(began).Round(100*time.Millisecond))
 	st := decodeJSON[radiusStatusJSON](t, ok(t, "status", "--json", "--socket", g.socket))
-	if len(st.RADIUSServers) != 2 || st.RADIUSServers[0].State != "down" || st.RADIUSServers[1].State != "up" || st.RADIUSServers[0].LastError == "" {
+	if len(st.RADIUSServers) != 2 || st.RADIUSServers[0].State != "down" || st.RADIUSServers[1].State != "up" || st.RADIUSServers[0].Timeouts == 0 {
 		t.Fatalf("RADIUS servers in status: %+v", st.RADIUSServers)
 	}
 	text := ok(t, "status", "--socket", g.socket).stdout
@@ -206,8 +256,9 @@ func TestRADIUSFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	first.Stop()
 	second.Stop()
-	began := time.Now()
+	began = time.Now()
 	if out, err := alice.Initiate(context.Background(), "p2s"); err == nil {
 		t.Fatalf("connected with every RADIUS server down:\n%s", out)
 	}
@@ -222,5 +273,6 @@ type radiusStatusJSON struct {
 		Address   string `json:"address"`
 		State     string `json:"state"`
 		LastError string `json:"last_error"`
+		Timeouts  uint64 `json:"timeouts"`
 	} `json:"radius_servers"`
 }

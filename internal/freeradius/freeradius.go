@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/p2sgw/p2sgw/internal/testnet"
@@ -274,7 +275,18 @@ func (s *Server) IssueClient(t testnet.T, name string) *pki.Cert {
 // Stop stops the server now (SIGTERM, then SIGKILL) and waits until it is gone, so that it
 // no longer answers. It is idempotent; a failure to stop is reported to the test at
 // cleanup.
-func (s *Server) Stop() { s.proc.Stop() }
+func (s *Server) Stop() {
+	s.Thaw() // a frozen server would take SIGTERM only once continued
+	s.proc.Stop()
+}
+
+// Freeze makes the server silent without closing its sockets (SIGSTOP): requests are neither
+// answered nor refused, as with a server that hangs or a path that drops them, so a client
+// must wait for its timeout. Thaw (SIGCONT) undoes it; Stop works on a frozen server.
+func (s *Server) Freeze() error { return s.proc.Cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Thaw lets a frozen server answer again.
+func (s *Server) Thaw() error { return s.proc.Cmd.Process.Signal(syscall.SIGCONT) }
 
 // Log returns FreeRADIUS's output so far: its debug log (-X), with every request and reply.
 func (s *Server) Log() string { return s.proc.Output() }
