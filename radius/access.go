@@ -103,10 +103,32 @@ func (cv *Conversation) Exchange(ctx context.Context, req Request) (*Response, e
 	return resp, nil
 }
 
+// holdOff is how long a server that just failed waits at the back of the line: while it is
+// down, new conversations try the others first instead of each waiting out its timeouts. It is
+// still tried, last, and its first answer brings it back to its place.
+const holdOff = 30 * time.Second
+
+// accessOrder is the order a new conversation tries the servers: by priority, with the ones
+// that failed within holdOff moved to the end (in priority order among themselves).
+func (c *Client) accessOrder() []*server {
+	now := time.Now()
+	out := make([]*server, 0, len(c.servers))
+	var held []*server
+	for _, s := range c.servers {
+		if s.heldOff(now) {
+			held = append(held, s)
+		} else {
+			out = append(out, s)
+		}
+	}
+	return append(out, held...)
+}
+
 // first sends the first request of a conversation to the servers in turn.
 func (cv *Conversation) first(ctx context.Context, req Request) (*Response, []byte, error) {
 	var errs []error
-	for i, s := range cv.c.servers {
+	servers := cv.c.accessOrder()
+	for i, s := range servers {
 		resp, state, err := cv.c.access(ctx, s, req, nil)
 		if err == nil {
 			cv.server = s
@@ -116,8 +138,8 @@ func (cv *Conversation) first(ctx context.Context, req Request) (*Response, []by
 			return nil, nil, err
 		}
 		errs = append(errs, err)
-		if i+1 < len(cv.c.servers) {
-			cv.c.log.Info("RADIUS failover", "from", s.Address, "to", cv.c.servers[i+1].Address)
+		if i+1 < len(servers) {
+			cv.c.log.Info("RADIUS failover", "from", s.Address, "to", servers[i+1].Address)
 		}
 	}
 	return nil, nil, errors.Join(errs...)

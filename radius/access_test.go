@@ -236,6 +236,33 @@ func TestFailover(t *testing.T) {
 	})
 }
 
+// TestHoldOff: a server that just failed is tried last by new conversations, so they do not
+// each wait out its timeouts; after holdOff it is tried first again.
+func TestHoldOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newFakeServer(addrA, "secret-a", nil)
+		b := newFakeServer(addrB, "secret-b", answerAll(radius.CodeAccessAccept, nil, answerOpts{}))
+		c, _ := testClient(t, newMemNet(a, b), 2, defaultQueueLen, a, b)
+		defer closeClient(t, c)
+		signIn := func() {
+			t.Helper()
+			if resp, err := c.NewConversation().Exchange(t.Context(), Request{UserName: "u", Password: []byte("p")}); err != nil || resp.Server != addrB {
+				t.Fatalf("Exchange = %+v, %v; want B's answer", resp, err)
+			}
+		}
+		signIn() // A times out: 3 tries
+		signIn() // A held off: B first, A not asked
+		if n := len(a.received()); n != 3 {
+			t.Fatalf("A got %d transmissions after two sign-ins; want 3 (the second skips it)", n)
+		}
+		time.Sleep(holdOff)
+		signIn() // A first again
+		if n := len(a.received()); n != 6 {
+			t.Fatalf("A got %d transmissions after the hold-off; want 6", n)
+		}
+	})
+}
+
 // TestUnreachable: a server that cannot be dialled fails over at once.
 func TestUnreachable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

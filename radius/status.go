@@ -54,6 +54,7 @@ type server struct {
 
 	mu           sync.Mutex // guards the fields below
 	health       health
+	failedAt     time.Time // when health last went down
 	lastErr      string
 	lastOK       time.Time
 	requests     uint64
@@ -75,6 +76,13 @@ func (s *server) status() ServerStatus {
 		Timeouts:     s.timeouts,
 		BadResponses: s.badResponses,
 	}
+}
+
+// heldOff reports whether the server failed within holdOff of now.
+func (s *server) heldOff(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.health == healthDown && now.Sub(s.failedAt) < holdOff
 }
 
 // sentRequest counts a request about to be sent.
@@ -107,6 +115,7 @@ func (s *server) dropped(why string) {
 func (s *server) failed(why string, timeout, malformed bool) {
 	s.mu.Lock()
 	s.health = healthDown
+	s.failedAt = time.Now()
 	s.lastErr = why
 	if timeout {
 		s.timeouts++
