@@ -170,12 +170,17 @@ func (g *Gateway) Serve(ctx context.Context, ready func()) error {
 	}
 	var protocols []<-chan struct{}
 	if slices.Contains(cfg.TunnelTypes, config.TunnelIKEv2) && !g.opts.AdminOnly {
-		done, err := g.startIKEv2(ctx, cfg)
+		plane, planeDone, err := g.startDataPlane(ctx, cfg)
+		if err != nil {
+			g.closeListeners()
+			return fmt.Errorf("tun: %w", err)
+		}
+		done, err := g.startIKEv2(ctx, cfg, plane)
 		if err != nil {
 			g.closeListeners()
 			return fmt.Errorf("ikev2: %w", err)
 		}
-		protocols = append(protocols, done)
+		protocols = append(protocols, done, planeDone)
 	}
 	g.noteProtocolListeners(cfg)
 	g.log.Info("gateway started", "name", cfg.Name, "sku", g.sku(cfg).Name, "public_address", cfg.PublicAddress,

@@ -34,33 +34,47 @@ type ikev2 struct {
 	spis  map[uint32]bool
 }
 
-// startIKEv2 opens the TUN device and the data plane, and the IKEv2 server on UDP 500 and
-// 4500. They run until ctx is done; done is closed when they have stopped.
-func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config) (done <-chan struct{}, err error) {
+// startDataPlane opens the TUN device and runs the data plane that the tunnel protocols attach
+// their sessions to, until ctx is done; done is closed when it has stopped.
+func (g *Gateway) startDataPlane(ctx context.Context, cfg *config.Config) (*dataplane.Plane, <-chan struct{}, error) {
+	dev, err := openTUN(cfg.TUN, g.Pools())
+	if err != nil {
+		return nil, nil, err
+	}
+	plane := dataplane.New(dev, planePolicy(cfg), g.log.With("component", "dataplane"))
+	g.mu.Lock()
+	g.plane = plane
+	g.mu.Unlock()
+	g.lnMu.Lock()
+	g.listeners = append(g.listeners, &listener{info: api.Listener{Name: "tun", Network: "ip", Address: cfg.TUN, State: "up"}})
+	g.lnMu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := plane.Run(ctx); err != nil {
+			g.log.Error("data plane stopped", "err", err)
+		}
+	}()
+	return plane, done, nil
+}
+
+// startIKEv2 runs the IKEv2 server on UDP 500 and 4500 with its sessions on plane, until ctx
+// is done; done is closed when it has stopped.
+func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config, plane *dataplane.Plane) (done <-chan struct{}, err error) {
 	id, err := serverIdentity(cfg)
 	if err != nil {
 		return nil, err
 	}
-	dev, err := openTUN(cfg.TUN, g.Pools())
-	if err != nil {
-		return nil, err
-	}
-	plane := dataplane.New(dev, planePolicy(cfg), g.log.With("component", "dataplane"))
 	ikeConn, err := netio.Listen(cfg.Listen.IKE, 64)
 	if err != nil {
-		dev.Close()
 		return nil, fmt.Errorf("listen.ike %s: %w", cfg.Listen.IKE, err)
 	}
 	natt, err := netio.Listen(cfg.Listen.NATT, 64)
 	if err != nil {
-		dev.Close()
 		ikeConn.Close()
 		return nil, fmt.Errorf("listen.nat_t %s: %w", cfg.Listen.NATT, err)
 	}
 	v := &ikev2{g: g, plane: plane, spis: make(map[uint32]bool)}
-	g.mu.Lock()
-	g.plane = plane
-	g.mu.Unlock()
 	ikeProps, espProps := transform.DefaultIKEProposals(), transform.DefaultESPProposals()
 	rc := &ike.ResponderConfig{
 		Identity:     id,
@@ -92,26 +106,16 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config) (done <-ch
 	g.listeners = append(g.listeners,
 		&listener{info: api.Listener{Name: "ikev2", Network: "udp", Address: ikeConn.LocalAddr().String(), State: "listening"}},
 		&listener{info: api.Listener{Name: "ikev2-nat-t", Network: "udp", Address: natt.LocalAddr().String(), State: "listening"}},
-		&listener{info: api.Listener{Name: "tun", Network: "ip", Address: cfg.TUN, State: "up"}},
 	)
 	g.lnMu.Unlock()
 
 	ch := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(2)
 	go func() {
-		defer wg.Done()
-		if err := plane.Run(ctx); err != nil {
-			g.log.Error("data plane stopped", "err", err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
+		defer close(ch)
 		if err := v.srv.Serve(ctx); err != nil {
 			log.Error("IKEv2 listener stopped", "err", err)
 		}
 	}()
-	go func() { wg.Wait(); close(ch) }()
 	log.Info("IKEv2 listening", "ike", ikeConn.LocalAddr(), "nat_t", natt.LocalAddr(), "tun", cfg.TUN)
 	return ch, nil
 }

@@ -28,14 +28,19 @@ const maxPassword = 128 // the longest User-Password (RFC 2865 §5.2)
 
 var accessAnswers = []radius.Code{radius.CodeAccessAccept, radius.CodeAccessReject, radius.CodeAccessChallenge}
 
-// Request is one Access-Request's content. Exactly one of EAPMessage and Password is set.
+// Request is one Access-Request's content. Exactly one credential is set: EAPMessage,
+// Password, or MS-CHAPv2 (MSCHAPChallenge with MSCHAP2Response).
 type Request struct {
-	UserName         string
-	EAPMessage       []byte // one EAP packet; split into EAP-Message attributes of ≤253 octets
-	Password         []byte // PAP User-Password (RFC 2865 §5.2 hiding), when no EAPMessage
-	CallingStationID string // the client's public address, e.g. "198.18.1.1"
-	NASPortType      uint32 // 0 → NASPortTypeVirtual
-	ServiceType      uint32 // 0 → ServiceTypeFramed
+	UserName   string
+	EAPMessage []byte // one EAP packet; split into EAP-Message attributes of ≤253 octets
+	Password   []byte // PAP User-Password (RFC 2865 §5.2 hiding), when no EAPMessage
+	// MSCHAPChallenge (16 octets, our authenticator challenge) and MSCHAP2Response (50 octets:
+	// Ident, Flags, Peer-Challenge 16, Reserved 8, NT-Response 24) relay a PPP MS-CHAPv2 response
+	// (RFC 2548); the answer's MSCHAP2Success or MSCHAPError says how it went.
+	MSCHAPChallenge, MSCHAP2Response []byte
+	CallingStationID                 string // the client's public address, e.g. "198.18.1.1"
+	NASPortType                      uint32 // 0 → NASPortTypeVirtual
+	ServiceType                      uint32 // 0 → ServiceTypeFramed
 	// State is not here: the Conversation echoes the State of the last Access-Challenge.
 }
 
@@ -55,6 +60,9 @@ type Response struct {
 	SessionTimeout time.Duration
 	Class          [][]byte // every Class attribute, in order (echo them in accounting)
 	ReplyMessage   []string // every Reply-Message
+	// MSCHAP2Success is MS-CHAP2-Success on an Accept to MS-CHAPv2: Ident, then "S=<40 hex>";
+	// MSCHAPError is MS-CHAP-Error on a Reject: Ident, then "E=691 R=0 …".
+	MSCHAP2Success, MSCHAPError []byte
 }
 
 // Conversation is one client's authentication, which may take several Access-Request /
@@ -173,11 +181,19 @@ func (c *Client) access(ctx context.Context, s *server, req Request, state []byt
 }
 
 func (r *Request) check() error {
+	creds := 0
+	for _, set := range []bool{len(r.EAPMessage) > 0, len(r.Password) > 0, len(r.MSCHAPChallenge) > 0 || len(r.MSCHAP2Response) > 0} {
+		if set {
+			creds++
+		}
+	}
 	switch {
-	case len(r.EAPMessage) > 0 && len(r.Password) > 0:
-		return fmt.Errorf("%w: both an EAP message and a password", ErrRequest)
-	case len(r.EAPMessage) == 0 && len(r.Password) == 0:
-		return fmt.Errorf("%w: neither an EAP message nor a password", ErrRequest)
+	case creds > 1:
+		return fmt.Errorf("%w: more than one of an EAP message, a password and an MS-CHAPv2 response", ErrRequest)
+	case creds == 0:
+		return fmt.Errorf("%w: neither an EAP message nor a password nor an MS-CHAPv2 response", ErrRequest)
+	case (len(r.MSCHAPChallenge) > 0 || len(r.MSCHAP2Response) > 0) && (len(r.MSCHAPChallenge) != 16 || len(r.MSCHAP2Response) != 50):
+		return fmt.Errorf("%w: MS-CHAPv2 needs a 16-octet challenge and a 50-octet response (got %d and %d)", ErrRequest, len(r.MSCHAPChallenge), len(r.MSCHAP2Response))
 	case len(r.Password) > maxPassword:
 		return fmt.Errorf("%w: password longer than %d octets", ErrRequest, maxPassword)
 	case len(r.UserName) > maxAttrValue || len(r.CallingStationID) > maxAttrValue:

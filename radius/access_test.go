@@ -365,6 +365,60 @@ func TestAcceptAttributes(t *testing.T) {
 	})
 }
 
+// TestMSCHAPv2Relay: an MS-CHAPv2 response goes out as MS-CHAP-Challenge and MS-CHAP2-Response
+// (vendor 311, types 11 and 25); the Accept's MS-CHAP2-Success and MPPE keys come back, and a
+// Reject's MS-CHAP-Error.
+func TestMSCHAPv2Relay(t *testing.T) {
+	challenge := bytes.Repeat([]byte{0xc1}, 16)
+	response := append([]byte{7, 0}, bytes.Repeat([]byte{0xd2}, 48)...)
+	recv, send := bytes.Repeat([]byte{0x11}, 16), bytes.Repeat([]byte{0x22}, 16)
+	for _, accept := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			srv := newFakeServer(addrA, "s3cret", func(req *radius.Packet) []datagram {
+				var gotChallenge, gotResponse []byte
+				for _, avp := range req.Attributes {
+					if avp.Type != rfc2865.VendorSpecific_Type {
+						continue
+					}
+					if vendor, vsa, err := radius.VendorSpecific(avp.Attribute); err == nil && vendor == microsoftVendorID && len(vsa) >= 2 {
+						switch vsa[0] {
+						case msCHAPChallenge:
+							gotChallenge = vsa[2:]
+						case msCHAP2Response:
+							gotResponse = vsa[2:]
+						}
+					}
+				}
+				if !bytes.Equal(gotChallenge, challenge) || !bytes.Equal(gotResponse, response) {
+					t.Errorf("relayed challenge %x response %x", gotChallenge, gotResponse)
+				}
+				if !accept {
+					return []datagram{{b: signAnswer(req, radius.CodeAccessReject, radius.Attributes{mppeVSA(msCHAPError, []byte("\x07E=691 R=0 C=00 V=3"))}, answerOpts{})}}
+				}
+				attrs := radius.Attributes{
+					mppeVSA(msCHAP2Success, []byte("\x07S=0123456789ABCDEF0123456789ABCDEF01234567")),
+					mppeVSA(msMPPESendKey, encryptMPPEKey(send, [2]byte{0x80, 2}, req.Secret, req.Authenticator)),
+					mppeVSA(msMPPERecvKey, encryptMPPEKey(recv, [2]byte{0x80, 1}, req.Secret, req.Authenticator)),
+				}
+				return []datagram{{b: signAnswer(req, radius.CodeAccessAccept, attrs, answerOpts{})}}
+			})
+			c, _ := testClient(t, newMemNet(srv), 0, defaultQueueLen, srv)
+			defer closeClient(t, c)
+			resp, err := c.NewConversation().Exchange(t.Context(), Request{UserName: "alice", MSCHAPChallenge: challenge, MSCHAP2Response: response})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if accept {
+				if resp.Code != CodeAccessAccept || string(resp.MSCHAP2Success[1:]) != "S=0123456789ABCDEF0123456789ABCDEF01234567" || !bytes.Equal(resp.MSK, append(bytes.Clone(recv), send...)) {
+					t.Fatalf("accept: %+v", resp)
+				}
+			} else if resp.Code != CodeAccessReject || !strings.HasPrefix(string(resp.MSCHAPError[1:]), "E=691") {
+				t.Fatalf("reject: %+v", resp)
+			}
+		})
+	}
+}
+
 // TestDecodeAccess covers the attribute decoding of authentic answers.
 func TestDecodeAccess(t *testing.T) {
 	secret := []byte("k")

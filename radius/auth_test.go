@@ -125,6 +125,8 @@ func TestRequestCheck(t *testing.T) {
 		{"EAP and password", Request{EAPMessage: eapPacket(5), Password: []byte("p")}},
 		{"long password", Request{Password: make([]byte, 129)}},
 		{"long user name", Request{UserName: string(make([]byte, 254)), Password: []byte("p")}},
+		{"MS-CHAPv2 and password", Request{MSCHAPChallenge: make([]byte, 16), MSCHAP2Response: make([]byte, 50), Password: []byte("p")}},
+		{"MS-CHAPv2 short response", Request{MSCHAPChallenge: make([]byte, 16), MSCHAP2Response: make([]byte, 49)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.req.check(); err == nil {

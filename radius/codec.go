@@ -34,6 +34,18 @@ func buildAccessRequest(r sent, secret []byte, nasID string, req Request, state 
 	for _, part := range splitEAP(req.EAPMessage) {
 		p.Add(rfc2869.EAPMessage_Type, part)
 	}
+	if len(req.MSCHAP2Response) > 0 {
+		for _, v := range []struct {
+			typ byte
+			val []byte
+		}{{msCHAPChallenge, req.MSCHAPChallenge}, {msCHAP2Response, req.MSCHAP2Response}} {
+			a, err := radius.NewVendorSpecific(microsoftVendorID, append([]byte{v.typ, byte(attrHeaderLen + len(v.val))}, v.val...))
+			if err != nil {
+				return nil, fmt.Errorf("%w: MS-CHAP attribute: %v", ErrRequest, err)
+			}
+			p.Add(rfc2865.VendorSpecific_Type, a)
+		}
+	}
 	p.Add(rfc2865.NASIdentifier_Type, radius.Attribute(nasID))
 	p.Add(rfc2865.NASPortType_Type, radius.NewInteger(orDefault(req.NASPortType, NASPortTypeVirtual)))
 	p.Add(rfc2865.ServiceType_Type, radius.NewInteger(orDefault(req.ServiceType, ServiceTypeFramed)))
@@ -141,7 +153,7 @@ func (a *accessAttrs) add(resp *Response, avp *radius.AVP) error {
 		}
 		resp.SessionTimeout = time.Duration(binary.BigEndian.Uint32(v)) * time.Second
 	case rfc2865.VendorSpecific_Type:
-		return a.addVendor(v)
+		return a.addVendor(resp, v)
 	}
 	return nil
 }
@@ -157,7 +169,7 @@ func assignedAddr(a netip.Addr) bool {
 
 // addVendor takes the MS-MPPE keys out of a Vendor-Specific attribute. Other vendors' VSAs
 // are skipped unread; a Microsoft VSA must be well formed, since it may carry a key.
-func (a *accessAttrs) addVendor(v []byte) error {
+func (a *accessAttrs) addVendor(resp *Response, v []byte) error {
 	vendor, vsa, err := radius.VendorSpecific(v)
 	if err != nil || vendor != microsoftVendorID {
 		return nil
@@ -170,6 +182,12 @@ func (a *accessAttrs) addVendor(v []byte) error {
 		vsa = vsa[vsa[1]:]
 		var dst *[]byte
 		switch typ {
+		case msCHAP2Success:
+			resp.MSCHAP2Success = slices.Clone(val)
+			continue
+		case msCHAPError:
+			resp.MSCHAPError = slices.Clone(val)
+			continue
 		case msMPPESendKey:
 			dst = &a.sendKey
 		case msMPPERecvKey:

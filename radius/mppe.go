@@ -12,6 +12,10 @@ const (
 	microsoftVendorID = 311
 	msMPPESendKey     = 16
 	msMPPERecvKey     = 17
+	msCHAPError       = 2  // MS-CHAP-Error
+	msCHAPChallenge   = 11 // MS-CHAP-Challenge
+	msCHAP2Response   = 25 // MS-CHAP2-Response
+	msCHAP2Success    = 26 // MS-CHAP2-Success
 
 	mppeSaltLen  = 2
 	mppeBlockLen = md5.Size // 16
