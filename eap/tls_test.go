@@ -10,38 +10,6 @@ import (
 	"github.com/p2sgw/p2sgw/pki"
 )
 
-// peer is an EAP-TLS client for tests: crypto/tls driven through the same engine.
-type peer struct {
-	conn *engineConn
-	tls  *tls.Conn
-	done chan error
-	in   []byte
-}
-
-func newPeer(cfg *tls.Config) *peer {
-	c := newEngineConn()
-	p := &peer{conn: c, tls: tls.Client(c, cfg), done: make(chan error, 1)}
-	go func() { p.done <- p.tls.Handshake() }()
-	return p
-}
-
-// step gives the client the server's TLS data and returns its answer.
-func (p *peer) step(t *testing.T, data []byte) []byte {
-	t.Helper()
-	answered := make(chan struct{})
-	select {
-	case p.conn.feed <- feedReq{data, answered}:
-		select {
-		case <-answered:
-		case err := <-p.done:
-			p.done <- err
-		}
-	case err := <-p.done:
-		p.done <- err
-	}
-	return p.conn.takeOutput()
-}
-
 func certs(t *testing.T) (srv tls.Certificate, client tls.Certificate, clientRoot *x509.Certificate, serverRoot *x509.Certificate) {
 	t.Helper()
 	sroot, _ := pki.NewRoot("server root", pki.Options{})
@@ -52,32 +20,27 @@ func certs(t *testing.T) (srv tls.Certificate, client tls.Certificate, clientRoo
 		tls.Certificate{Certificate: [][]byte{c.Cert.Raw}, PrivateKey: c.Key, Leaf: c.Cert}, croot.Cert, sroot.Cert
 }
 
-// run drives a whole EAP-TLS exchange and returns the server's final packet and error.
-func run(t *testing.T, srv *TLSServer, p *peer) (Packet, error) {
+// run drives a whole EAP-TLS exchange between srv and the peer cli and returns the server's
+// final packet and error.
+func run(t *testing.T, srv *TLSServer, cli *TLSClient) (Packet, error) {
 	t.Helper()
 	req := srv.Start(7)
 	if req.Type != TypeTLS || req.Data[0]&flagStart == 0 {
 		t.Fatalf("start = %+v", req)
 	}
-	out := p.step(t, nil) // ClientHello
-	for i := 0; i < 50; i++ {
-		resp := Packet{Code: CodeResponse, Identifier: req.Identifier, Type: TypeTLS, Data: append([]byte{0}, out...)}
-		var err error
-		req, err = srv.Next(resp)
-		if err != nil || req.Code != CodeRequest {
+	for range 50 {
+		resp, err := cli.Next(req)
+		if err != nil {
+			t.Fatalf("peer: %v", err)
+		}
+		if req, err = srv.Next(resp); err != nil || req.Code != CodeRequest {
+			if req.Code == CodeSuccess {
+				if _, cerr := cli.Next(req); cerr != nil {
+					t.Fatalf("peer after Success: %v", cerr)
+				}
+			}
 			return req, err
 		}
-		flags, data := req.Data[0], req.Data[1:]
-		if flags&flagLength != 0 {
-			data = data[4:]
-		}
-		p.in = append(p.in, data...)
-		if flags&flagMore != 0 {
-			out = nil // ACK, more to come
-			continue
-		}
-		out = p.step(t, p.in)
-		p.in = nil
 	}
 	t.Fatal("EAP-TLS did not finish in 50 rounds")
 	return Packet{}, nil
@@ -101,28 +64,38 @@ func TestEAPTLS(t *testing.T) {
 	cliCfg := &tls.Config{Certificates: []tls.Certificate{cliCert}, RootCAs: roots, ServerName: "vpn.example.test", MaxVersion: tls.VersionTLS12}
 
 	t.Run("success and the same MSK on both sides", func(t *testing.T) {
-		srv, p := NewTLSServer(srvCfg), newPeer(cliCfg)
+		srv, cli := NewTLSServer(srvCfg), NewTLSClient(cliCfg)
 		defer srv.Close()
-		last, err := run(t, srv, p)
+		last, err := run(t, srv, cli)
 		if err != nil || last.Code != CodeSuccess {
 			t.Fatalf("last packet %+v, %v", last, err)
 		}
-		st := p.tls.ConnectionState()
-		want, err := st.ExportKeyingMaterial(mskLabel, nil, 128)
-		if err != nil {
-			t.Fatal(err)
+		if len(srv.MSK) != 64 || !bytes.Equal(srv.MSK, cli.MSK) || len(srv.PeerCertificates) != 1 {
+			t.Fatalf("MSK differs (server %x, peer %x) or no peer certificate", srv.MSK, cli.MSK)
 		}
-		if !bytes.Equal(srv.MSK, want[:64]) || len(srv.PeerCertificates) != 1 {
-			t.Fatalf("MSK differs or no peer certificate")
+	})
+	t.Run("fragments both ways: an RSA-4096 chain from the client", func(t *testing.T) {
+		croot, _ := pki.NewRoot("client root", pki.Options{Key: pki.KeyRSA4096})
+		c, _ := croot.IssueClient("bob@example.com", pki.Options{Key: pki.KeyRSA4096})
+		big := cliCfg.Clone()
+		big.Certificates = []tls.Certificate{{Certificate: [][]byte{c.Cert.Raw, croot.Cert.Raw}, PrivateKey: c.Key, Leaf: c.Cert}}
+		open := srvCfg.Clone()
+		open.VerifyPeerCertificate = nil
+		srv, cli := NewTLSServer(open), NewTLSClient(big)
+		defer srv.Close()
+		last, err := run(t, srv, cli)
+		if err != nil || last.Code != CodeSuccess || !bytes.Equal(srv.MSK, cli.MSK) {
+			t.Fatalf("last packet %+v, %v", last, err)
 		}
 	})
 	t.Run("a client certificate from another root fails", func(t *testing.T) {
 		_, other, _, _ := certs(t)
 		bad := cliCfg.Clone()
 		bad.Certificates = []tls.Certificate{other}
-		srv, p := NewTLSServer(srvCfg), newPeer(bad)
+		srv, cli := NewTLSServer(srvCfg), NewTLSClient(bad)
 		defer srv.Close()
-		last, err := run(t, srv, p)
+		defer cli.Close()
+		last, err := run(t, srv, cli)
 		if err == nil || last.Code != CodeFailure {
 			t.Fatalf("a foreign client certificate: %+v, %v", last, err)
 		}
