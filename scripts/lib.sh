@@ -24,6 +24,12 @@ packages=(
 	libstrongswan-extra-plugins
 	freeradius              # internal/freeradius: the RADIUS server, run by the tests only
 	freeradius-utils        # radclient
+	user-mode-linux         # internal/sstpc: sstpc + pppd in a UML guest (the host has no PPP)
+	ppp                     # pppd, run inside the guest
+	sstp-client             # sstpc, the SSTP client
+	kmod                    # insmod of the guest's PPP modules
+	nftables                # NAT for the guest in its client namespace
+	curl                    # internal/sstpc: HTTP fetches through the tunnel
 )
 
 # install_packages installs the missing ones (all of them, after one apt-get update, under
