@@ -25,8 +25,7 @@ func initGateway(t *testing.T, extra ...string) gw {
 	args := append([]string{"init", "--dir", filepath.Join(dir, "etc"), "--name", "e2e-gw",
 		"--public-address", "vpn.e2e.example", "--pool", "100.64.0.0/24", "--vnet", "198.19.0.0/16",
 		"--dns", "198.19.0.53", "--state-dir", filepath.Join(dir, "state"), "--socket", g.socket,
-		// These tests run p2sgw serve in the root namespace: no IKEv2, so no TUN device and
-		// no UDP 500 there. IKEv2 is tested in namespaces of its own.
+		// These tests run p2sgw serve --admin-only in the root namespace (see serve).
 		"--tunnel-types", "sstp"}, extra...)
 	ok(t, args...)
 	return g
@@ -224,7 +223,7 @@ func TestSeedProcedure(t *testing.T) {
 	t.Run("a second gateway on the same state is refused", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		other := exec.CommandContext(ctx, bin, "serve", "--config", g.config)
+		other := exec.CommandContext(ctx, bin, "serve", "--admin-only", "--config", g.config)
 		out, err := other.CombinedOutput()
 		if ctx.Err() != nil {
 			t.Fatalf("second p2sgw serve did not give up within 30s: %s", out)

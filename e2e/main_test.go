@@ -101,12 +101,14 @@ type daemon struct {
 	done   chan error
 }
 
-// serve starts p2sgw serve with the config and waits until its admin socket answers. The
-// process is stopped (by its PID) when the test ends.
+// serve starts p2sgw serve --admin-only with the config and waits until its admin socket
+// answers: these tests run in the root namespace, where no tunnel listener or TUN device may
+// open (the protocols are tested in namespaces of their own). The process is stopped (by its
+// PID) when the test ends.
 func serve(t *testing.T, config, socket string, extra ...string) *daemon {
 	t.Helper()
 	d := &daemon{log: new(syncBuffer), socket: socket, done: make(chan error, 1)}
-	d.cmd = exec.Command(bin, append([]string{"serve", "--config", config}, extra...)...)
+	d.cmd = exec.Command(bin, append([]string{"serve", "--admin-only", "--config", config}, extra...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -169,18 +169,29 @@ func (g *Gateway) Serve(ctx context.Context, ready func()) error {
 		return err
 	}
 	var protocols []<-chan struct{}
-	if slices.Contains(cfg.TunnelTypes, config.TunnelIKEv2) && !g.opts.AdminOnly {
+	ikev2, sstp := slices.Contains(cfg.TunnelTypes, config.TunnelIKEv2), slices.Contains(cfg.TunnelTypes, config.TunnelSSTP)
+	if (ikev2 || sstp) && !g.opts.AdminOnly {
 		plane, planeDone, err := g.startDataPlane(ctx, cfg)
 		if err != nil {
 			g.closeListeners()
 			return fmt.Errorf("tun: %w", err)
 		}
-		done, err := g.startIKEv2(ctx, cfg, plane)
-		if err != nil {
-			g.closeListeners()
-			return fmt.Errorf("ikev2: %w", err)
+		protocols = append(protocols, planeDone)
+		for _, p := range []struct {
+			on    bool
+			name  string
+			start func(context.Context, *config.Config, *dataplane.Plane) (<-chan struct{}, error)
+		}{{ikev2, "ikev2", g.startIKEv2}, {sstp, "sstp", g.startSSTP}} {
+			if !p.on {
+				continue
+			}
+			done, err := p.start(ctx, cfg, plane)
+			if err != nil {
+				g.closeListeners()
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+			protocols = append(protocols, done)
 		}
-		protocols = append(protocols, done, planeDone)
 	}
 	g.noteProtocolListeners(cfg)
 	g.log.Info("gateway started", "name", cfg.Name, "sku", g.sku(cfg).Name, "public_address", cfg.PublicAddress,

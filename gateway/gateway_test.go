@@ -48,7 +48,9 @@ func testConfig(t *testing.T) *config.Config {
 
 func newTestGateway(t *testing.T, cfg *config.Config) *Gateway {
 	t.Helper()
-	g, err := newWithStore(context.Background(), cfg, Options{Log: quiet, Version: "test"}, memstore.New())
+	// AdminOnly: unit tests must not create a TUN device or open tunnel listeners in the root
+	// namespace. The protocols are tested in network namespaces (e2e).
+	g, err := newWithStore(context.Background(), cfg, Options{Log: quiet, Version: "test", AdminOnly: true}, memstore.New())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,8 +89,8 @@ func (g *Gateway) noteProtocolListeners(cfg *config.Config) {
 	g.lnMu.Lock()
 	defer g.lnMu.Unlock()
 	for _, t := range cfg.TunnelTypes {
-		if t == config.TunnelIKEv2 && !g.opts.AdminOnly {
-			continue // started by startIKEv2
+		if (t == config.TunnelIKEv2 || t == config.TunnelSSTP) && !g.opts.AdminOnly {
+			continue // started by startIKEv2, startSSTP
 		}
 		g.listeners = append(g.listeners, &listener{info: api.Listener{
 			Name: t, Network: network[t], Address: addr[t], State: notStarted(t, g.opts.AdminOnly),
@@ -184,7 +184,7 @@ func adminTLS(a config.Admin) (*tls.Config, error) {
 }
 
 func notStarted(tunnel string, adminOnly bool) string {
-	if tunnel == config.TunnelIKEv2 && adminOnly {
+	if (tunnel == config.TunnelIKEv2 || tunnel == config.TunnelSSTP) && adminOnly {
 		return "not started: admin-only run"
 	}
 	return "not started: this build has no " + tunnel + " listener yet"

@@ -19,6 +19,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "serve", "")
 	path := fs.String("config", config.DefaultPath, "the gateway configuration file")
 	logFormat := fs.String("log-format", "", "text or json (default: the config's log.format)")
+	adminOnly := fs.Bool("admin-only", false, "serve the admin API only: no tunnel listener, no TUN device (to prepare roots and revocations before clients may connect)")
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
@@ -35,7 +36,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	level := new(slog.LevelVar)
 	log := newLogger(env.stderr, cfg.Log.Format, level)
 
-	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *path, Log: log, LogLevel: level, Version: version()})
+	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *path, Log: log, LogLevel: level, Version: version(), AdminOnly: *adminOnly})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,500 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/p2sgw/p2sgw/api"
+	"github.com/p2sgw/p2sgw/config"
+	"github.com/p2sgw/p2sgw/dataplane"
+	"github.com/p2sgw/p2sgw/eap"
+	"github.com/p2sgw/p2sgw/ike"
+	"github.com/p2sgw/p2sgw/ppp"
+	"github.com/p2sgw/p2sgw/radius"
+	"github.com/p2sgw/p2sgw/session"
+	"github.com/p2sgw/p2sgw/sstp"
+)
+
+// The SSTP listener: TLS on listen.sstp, the SSTP handshake (sstp), then PPP (ppp) with the
+// same authentication as IKEv2 — passwords (MS-CHAPv2, PAP) and EAP through RADIUS — and the
+// client's IPv4 packets into the shared data plane. One goroutine per connection runs its PPP
+// server; a second reads the TLS stream.
+
+// sstpListener is the running SSTP listener.
+type sstpListener struct {
+	g      *Gateway
+	plane  *dataplane.Plane
+	tls    *tls.Config
+	sstp   sstp.ServerConfig
+	log    *slog.Logger
+	wg     sync.WaitGroup
+	server string // our name in CHAP challenges
+}
+
+// sstpHandshakeTimeout bounds the TLS handshake and the SSTP HTTP request of a new connection.
+const sstpHandshakeTimeout = 30 * time.Second
+
+// startSSTP listens on listen.sstp and serves SSTP clients with their sessions on plane, until
+// ctx is done; done is closed when every connection has ended.
+func (g *Gateway) startSSTP(ctx context.Context, cfg *config.Config, plane *dataplane.Plane) (<-chan struct{}, error) {
+	id, err := serverIdentity(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cert := tls.Certificate{PrivateKey: id.Key, Leaf: id.Chain[0]}
+	for _, c := range id.Chain {
+		cert.Certificate = append(cert.Certificate, c.Raw)
+	}
+	sha1Hash, sha256Hash := sha1.Sum(id.Chain[0].Raw), sha256.Sum256(id.Chain[0].Raw)
+	ln, err := net.Listen("tcp", cfg.Listen.SSTP)
+	if err != nil {
+		return nil, fmt.Errorf("listen.sstp %s: %w", cfg.Listen.SSTP, err)
+	}
+	log := g.log.With("component", "sstp")
+	s := &sstpListener{
+		g: g, plane: plane, log: log, server: cfg.Name,
+		// No ALPN: the SSTP request is HTTP/1.1 and is read by hand. No session tickets: a
+		// TLS 1.3 ticket arriving after the handshake makes sstpc (1.0.18) drop the connection
+		// before it sends its request, and SSTP clients do not resume anyway.
+		tls:  &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, SessionTicketsDisabled: true},
+		sstp: sstp.ServerConfig{CertHashSHA1: sha1Hash[:], CertHashSHA256: sha256Hash[:], Log: log},
+	}
+	g.lnMu.Lock()
+	g.listeners = append(g.listeners, &listener{info: api.Listener{Name: "sstp", Network: "tcp", Address: ln.Addr().String(), State: "listening"}})
+	g.lnMu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error("SSTP listener stopped", "err", err)
+				}
+				break
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.serve(ctx, c)
+			}()
+		}
+		s.wg.Wait()
+	}()
+	log.Info("SSTP listening", "address", ln.Addr())
+	return done, nil
+}
+
+// sstpConn is one SSTP client's connection: its PPP server and, once IPCP is up, its session.
+type sstpConn struct {
+	l       *sstpListener
+	sc      *sstp.ServerConn
+	ppp     *ppp.Server
+	remote  netip.AddrPort
+	log     *slog.Logger
+	control chan string // disconnect requests, with the reason
+	hlak    bool        // the HLAK was given to the SSTP layer
+
+	lease *ike.Lease // the address Assign leased; nil until then
+	grant *ike.Grant
+	user  string
+	auth  string
+	certs []*x509.Certificate // the client's certificate chain (EAP-TLS), for live revocation
+	sess  *session.Session
+}
+
+func (s *sstpListener) serve(ctx context.Context, raw net.Conn) {
+	remote, _ := netip.ParseAddrPort(raw.RemoteAddr().String())
+	log := s.log.With("remote", remote)
+	tc := tls.Server(raw, s.tls)
+	hctx, cancel := context.WithTimeout(ctx, sstpHandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		log.Info("SSTP connection refused: TLS handshake failed", "err", err)
+		raw.Close()
+		return
+	}
+	sc, err := sstp.Accept(hctx, tc, s.sstp)
+	if err != nil {
+		log.Info("SSTP connection refused", "err", err)
+		tc.Close()
+		return
+	}
+	c := &sstpConn{l: s, sc: sc, remote: remote, log: log.With("correlation_id", sc.CorrelationID()), control: make(chan string, 1)}
+	c.ppp = ppp.NewServer(s.pppConfig(c), sc.WriteFrame)
+	reason := c.run(ctx)
+	c.end(reason)
+}
+
+// pppConfig is the PPP server of one connection: the methods auth_types allow, in the order
+// Windows expects (EAP for certificates, MS-CHAPv2 for passwords, PAP last).
+func (s *sstpListener) pppConfig(c *sstpConn) ppp.Config {
+	cfg := s.g.Config()
+	var methods []ppp.Method
+	switch {
+	case slices.Contains(cfg.AuthTypes, config.AuthRADIUS):
+		// Passwords first (what a RADIUS user's client is set up for); a certificate client
+		// Naks MS-CHAPv2 for EAP.
+		methods = append(methods, ppp.MethodMSCHAPv2, ppp.MethodEAP, ppp.MethodPAP)
+	default:
+		methods = append(methods, ppp.MethodEAP)
+	}
+	return ppp.Config{
+		Methods: methods, Auth: c, ServerName: s.server, Assign: c.assign, Log: c.log,
+	}
+}
+
+// run feeds the PPP server until the link ends; it returns why.
+func (c *sstpConn) run(ctx context.Context) string {
+	frames := make(chan []byte, 64)
+	readErr := make(chan error, 1)
+	done := make(chan struct{})
+	defer close(done) // the reader ends when end closes the connection; it must not block on frames
+	go func() {
+		for {
+			f, err := c.sc.ReadFrame(nil)
+			if err != nil {
+				readErr <- err
+				close(frames)
+				return
+			}
+			select {
+			case frames <- f:
+			case <-done:
+				return
+			}
+		}
+	}()
+	if err := c.ppp.Start(); err != nil {
+		return "PPP: " + err.Error()
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	buf := make([]byte, dataplane.Headroom+65535)
+	for {
+		select {
+		case <-ctx.Done():
+			c.ppp.Terminate("gateway shutting down")
+			return "gateway shutting down"
+		case reason := <-c.control:
+			c.ppp.Terminate(reason)
+			return reason
+		case now := <-tick.C:
+			if err := c.ppp.Tick(now); err != nil {
+				return "PPP: " + err.Error()
+			}
+		case f, ok := <-frames:
+			if !ok {
+				err := <-readErr
+				if errors.Is(err, io.EOF) || errors.Is(err, sstp.ErrDisconnected) {
+					return "disconnected by the client"
+				}
+				return "SSTP: " + err.Error()
+			}
+			ip, err := c.ppp.Input(f)
+			if err != nil {
+				c.log.Debug("PPP frame refused", "err", err)
+			}
+			if reason, down := c.ppp.Down(); down {
+				return "PPP: " + reason
+			}
+			if res, ok := c.ppp.Authenticated(); ok && !c.hlak {
+				c.sc.SetHLAK(res.HLAK())
+				c.hlak = true
+			}
+			if c.sess == nil {
+				if _, peer, up := c.ppp.Up(); up {
+					if err := c.established(peer); err != nil {
+						c.log.Error("SSTP client authenticated but the session could not start", "user", c.user, "err", err)
+						c.ppp.Terminate("session refused")
+						return "session refused: " + err.Error()
+					}
+				}
+			}
+			if ip != nil && c.sess != nil {
+				n := copy(buf[dataplane.Headroom:], ip)
+				if c.l.plane.Deliver(c.lease.Addr, [][]byte{buf}, dataplane.Headroom) == 1 {
+					c.sess.Counters.IngressPackets.Add(1)
+					c.sess.Counters.IngressBytes.Add(uint64(n))
+				}
+			}
+		}
+	}
+}
+
+// Send implements dataplane.Sender: IPv4 packets to the client as PPP frames, packed into
+// as few TLS records as the SSTP layer can.
+func (c *sstpConn) Send(bufs [][]byte, offset int) {
+	frames := make([][]byte, 0, len(bufs))
+	var bytes uint64
+	for _, b := range bufs {
+		pkt := b[offset:]
+		frames = append(frames, ppp.AppendFrame(nil, ppp.ProtoIPv4, pkt))
+		bytes += uint64(len(pkt))
+	}
+	if err := c.sc.WriteFrames(frames); err != nil {
+		return
+	}
+	c.sess.Counters.EgressPackets.Add(uint64(len(frames)))
+	c.sess.Counters.EgressBytes.Add(bytes)
+}
+
+// assign leases the authenticated client its address (the RADIUS server's Framed-IP-Address,
+// or one from the pool): PPP's IPCP gives it out.
+func (c *sstpConn) assign(res ppp.Result) (local, peer netip.Addr, dns []netip.Addr, err error) {
+	g := c.l.g
+	grant, _ := res.Data.(*ike.Grant)
+	id := session.NewID(session.SSTP)
+	var addr netip.Addr
+	if grant != nil && grant.Addr.IsValid() {
+		p := g.Pools().Find(grant.Addr)
+		if p == nil {
+			return local, peer, nil, fmt.Errorf("Framed-IP-Address %s from RADIUS server %s lies in no client address pool", grant.Addr, grant.Server)
+		}
+		if err := p.AcquireAddr(context.Background(), grant.Addr, res.User, id); err != nil {
+			return local, peer, nil, err
+		}
+		addr = grant.Addr
+	} else if addr, err = g.Pools().Acquire(context.Background(), res.User, id); err != nil {
+		return local, peer, nil, err
+	}
+	p := g.Pools().Find(addr)
+	cfg := g.Config()
+	c.lease = &ike.Lease{Session: id, Addr: addr, DNS: cfg.DNSServers}
+	c.grant, c.user = grant, res.User
+	return p.Gateway(), addr, cfg.DNSServers, nil
+}
+
+// established registers the session and attaches it to the data plane once IPCP is up.
+func (c *sstpConn) established(peer netip.Addr) error {
+	g := c.l.g
+	s := &session.Session{
+		ID: c.lease.Session, User: c.user, Protocol: session.SSTP, AuthMethod: c.auth,
+		PublicAddr: c.remote, VPNAddr: peer, StartedAt: g.now(), Certificates: c.certs,
+		Close: func(reason string) {
+			select {
+			case c.control <- reason:
+			default:
+			}
+		},
+	}
+	c.sess = s
+	if err := c.l.plane.Attach(peer, c); err != nil {
+		c.sess = nil
+		return err
+	}
+	if err := g.sessions.Add(context.Background(), s); err != nil {
+		c.l.plane.Detach(peer, c)
+		c.sess = nil
+		return err
+	}
+	g.log.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "auth", s.AuthMethod, "public_address", s.PublicAddr, "vpn_address", s.VPNAddr)
+	if c.grant != nil && g.aaa != nil {
+		g.aaa.started(s, c.grant)
+	}
+	return nil
+}
+
+// end tears the connection down and frees what it held.
+func (c *sstpConn) end(reason string) {
+	g := c.l.g
+	ctx := context.Background()
+	c.sc.Disconnect(reason)
+	c.sc.Close()
+	if c.sess != nil {
+		c.l.plane.Detach(c.sess.VPNAddr, c)
+		g.sessions.Remove(ctx, c.sess.ID)
+		if g.aaa != nil {
+			g.aaa.ended(c.sess.ID, reason, g.now())
+		}
+		g.log.Info("client disconnected", "id", c.sess.ID, "user", c.sess.User, "reason", reason, "duration", g.now().Sub(c.sess.StartedAt).Round(time.Second))
+	} else {
+		c.log.Info("SSTP connection ended before the session started", "user", c.user, "reason", reason)
+	}
+	if c.lease != nil {
+		g.Pools().Release(ctx, c.lease.Addr, c.lease.Session)
+	}
+}
+
+// PAP implements ppp.Authenticator through RADIUS.
+func (c *sstpConn) PAP(user string, password []byte) (ppp.Result, error) {
+	return c.radius("pap", user, radius.Request{UserName: user, Password: password})
+}
+
+// MSCHAPv2 implements ppp.Authenticator through RADIUS (RFC 2548): the server checks the
+// response and returns the authenticator response and the MPPE keys.
+func (c *sstpConn) MSCHAPv2(user string, authChallenge, peerChallenge, ntResponse []byte) (ppp.Result, error) {
+	resp := make([]byte, 0, 50)
+	resp = append(resp, 0, 0) // Ident, Flags
+	resp = append(resp, peerChallenge...)
+	resp = append(resp, make([]byte, 8)...)
+	resp = append(resp, ntResponse...)
+	return c.radius("mschapv2", user, radius.Request{UserName: user, MSCHAPChallenge: authChallenge, MSCHAP2Response: resp})
+}
+
+// EAP implements ppp.Authenticator: EAP-TLS terminated here with certificate auth on (a Nak
+// goes on to RADIUS), else the conversation is relayed to RADIUS.
+func (c *sstpConn) EAP(identity string) ppp.EAPConversation {
+	cfg := c.l.g.Config()
+	a := c.l.g.aaa
+	switch {
+	case slices.Contains(cfg.AuthTypes, config.AuthCertificate):
+		return &pppEAPTLS{c: c, user: identity}
+	case a != nil:
+		return &pppEAP{c: c, user: identity, relay: a.relay(identity, c.remote)}
+	}
+	return nil
+}
+
+// radius sends one Access-Request and reads the verdict.
+func (c *sstpConn) radius(method, user string, req radius.Request) (ppp.Result, error) {
+	a := c.l.g.aaa
+	if a == nil {
+		return ppp.Result{Message: "passwords need RADIUS (auth_types)"}, nil
+	}
+	req.CallingStationID = c.remote.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), relayDeadline)
+	defer cancel()
+	resp, err := a.client.NewConversation().Exchange(ctx, req)
+	if err != nil {
+		c.log.Info("SSTP sign-in failed: RADIUS", "user", user, "method", method, "err", err)
+		return ppp.Result{Message: "authentication server unavailable"}, nil
+	}
+	if resp.Code != radius.CodeAccessAccept {
+		msg := "rejected by the authentication server"
+		if len(resp.ReplyMessage) > 0 {
+			msg += ": " + fmt.Sprint(resp.ReplyMessage)
+		}
+		c.log.Info("SSTP sign-in refused", "user", user, "method", method, "reason", msg)
+		return ppp.Result{Message: msg}, nil
+	}
+	res := ppp.Result{OK: true, User: user, Data: &ike.Grant{
+		Server: resp.Server, Addr: resp.FramedIP, SessionTimeout: resp.SessionTimeout, Class: resp.Class, Messages: resp.ReplyMessage,
+	}}
+	if len(resp.MSCHAP2Success) > 1 {
+		res.AuthResponse = string(resp.MSCHAP2Success[1:])
+	}
+	if len(resp.MSK) >= 32 {
+		res.RecvKey, res.SendKey = resp.MSK[:len(resp.MSK)/2], resp.MSK[len(resp.MSK)/2:]
+	}
+	c.auth = "radius"
+	return res, nil
+}
+
+// pppEAP is ppp.EAPConversation over the RADIUS relay.
+type pppEAP struct {
+	c     *sstpConn
+	user  string
+	relay ike.EAPRelay
+}
+
+func (e *pppEAP) Exchange(packet []byte) ([]byte, bool, ppp.Result, error) {
+	ans, err := e.relay.Exchange(packet)
+	if err != nil {
+		e.c.log.Info("SSTP sign-in failed: RADIUS", "user", e.user, "method", "eap", "err", err)
+		return nil, true, ppp.Result{Message: "authentication server unavailable"}, nil
+	}
+	switch ans.Verdict {
+	case ike.EAPContinue:
+		return ans.Packet, false, ppp.Result{}, nil
+	case ike.EAPAccept:
+		e.c.auth = "radius"
+		return ans.Packet, true, ppp.Result{OK: true, User: e.user, MSK: ans.MSK, Data: ans.Grant}, nil
+	default:
+		e.c.log.Info("SSTP sign-in refused", "user", e.user, "method", "eap", "reason", ans.Reason)
+		return ans.Packet, true, ppp.Result{Message: ans.Reason}, nil
+	}
+}
+
+// pppEAPTLS is EAP-TLS terminated by the gateway for an SSTP client (Windows' certificate
+// profile): the client's certificate goes through the same policy as IKEv2's (trusted roots,
+// revocation, EKU, validity). A client that declines EAP-TLS with a Nak is handed to RADIUS
+// when it is on.
+type pppEAPTLS struct {
+	c      *sstpConn
+	user   string
+	tls    *eap.TLSServer
+	id     uint8
+	name   string
+	certs  []*x509.Certificate
+	reason error // why the policy refused the certificate
+	relay  ppp.EAPConversation
+	first  []byte // the identity response, for the relay
+}
+
+func (e *pppEAPTLS) Exchange(packet []byte) ([]byte, bool, ppp.Result, error) {
+	if e.relay != nil {
+		return e.relay.Exchange(packet)
+	}
+	pkt, err := eap.Parse(packet)
+	if err != nil {
+		return nil, true, ppp.Result{Message: "malformed EAP"}, err
+	}
+	switch {
+	case e.tls == nil:
+		e.first = packet
+		cfg := e.c.l.tls.Clone()
+		cfg.ClientAuth = tls.RequireAnyClientCert
+		cfg.VerifyPeerCertificate = e.verify
+		e.tls = eap.NewTLSServer(cfg)
+		e.id = pkt.Identifier + 1
+		return e.tls.Start(e.id).Bytes(), false, ppp.Result{}, nil
+	case pkt.Code == eap.CodeResponse && pkt.Type == eap.TypeNak && e.c.l.g.aaa != nil:
+		e.tls.Close()
+		e.relay = &pppEAP{c: e.c, user: e.user, relay: e.c.l.g.aaa.relay(e.user, e.c.remote)}
+		return e.relay.Exchange(e.first)
+	}
+	next, err := e.tls.Next(pkt)
+	if err != nil {
+		why := err
+		if e.reason != nil {
+			why = e.reason
+		}
+		e.c.log.Info("SSTP sign-in refused", "user", e.user, "method", "eap-tls", "reason", why)
+		return next.Bytes(), true, ppp.Result{Message: why.Error()}, nil
+	}
+	if next.Code != eap.CodeSuccess {
+		return next.Bytes(), false, ppp.Result{}, nil
+	}
+	e.c.auth = "eap-tls"
+	e.c.certs = e.certs
+	return next.Bytes(), true, ppp.Result{OK: true, User: e.name, MSK: e.tls.MSK}, nil
+}
+
+// verify is the certificate policy inside the TLS handshake.
+func (e *pppEAPTLS) verify(raw [][]byte, _ [][]*x509.Certificate) error {
+	var certs []*x509.Certificate
+	for _, der := range raw {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return err
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return errors.New("no client certificate")
+	}
+	id, err := e.c.l.g.policy.Verify(certs[0], certs[1:], e.c.l.g.now())
+	if err != nil {
+		e.reason = err
+		return err
+	}
+	e.name, e.certs = id.Name, certs
+	return nil
+}
