@@ -27,7 +27,13 @@ var radiusTools = append(append([]string(nil), strongswan.Tools...), freeradius.
 // change gateway.yaml as for startIKEGateway (e.g. "timeout: 5s", "timeout: 1s").
 func startRADIUSGateway(t *testing.T, tp *testnet.Topology, auth string, servers []*freeradius.Server, edits ...string) *ikeGateway {
 	t.Helper()
-	args := []string{"--auth", auth}
+	return startRADIUSGatewayWith(t, tp, nil, auth, servers, edits...)
+}
+
+// startRADIUSGatewayWith is startRADIUSGateway with more p2sgw init flags.
+func startRADIUSGatewayWith(t *testing.T, tp *testnet.Topology, initArgs []string, auth string, servers []*freeradius.Server, edits ...string) *ikeGateway {
+	t.Helper()
+	args := append([]string{"--auth", auth}, initArgs...)
 	for i, s := range servers {
 		f := filepath.Join(t.TempDir(), fmt.Sprintf("radius%d.secret", i))
 		if err := os.WriteFile(f, []byte(s.Secret()+"\n"), 0o600); err != nil {

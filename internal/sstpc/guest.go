@@ -29,6 +29,9 @@ const (
 	quitTime    = 5 * time.Second  // for sstpc and pppd to end after SIGTERM
 	startupRace = 3                // seconds: see guestScript
 	maxRetries  = 15
+	// helloDelay holds back the guest's TLS handshake records to the server: see
+	// delayHello.
+	helloDelay = 200 * time.Millisecond
 )
 
 // modules are the UML kernel modules pppd needs, in load order, under
@@ -40,12 +43,55 @@ var modules = []string{
 	"drivers/net/ppp/ppp_async.ko",
 }
 
+// delayModules are the UML kernel modules for delayHello, in load order. (Debian's UML
+// kernel has nf_tables without its ip family, hence tc's u32 classifier.)
+var delayModules = []string{
+	"net/sched/sch_prio.ko",
+	"net/sched/sch_netem.ko",
+	"net/sched/cls_u32.ko",
+}
+
+// delayHello renders the guest commands that hold back, by helloDelay, each TLS handshake
+// record the guest sends to the server: TCP segments to the server whose payload starts
+// 0x16 0x03, the ClientHello and, with TLS 1.2, the client's second flight. Nothing else
+// is delayed, so the tunnel's traffic is not.
+//
+// This works around sstpc's start-up race (see raceLines). sstpc 1.0.18 sets up the
+// receiver for the HTTP response only in the completion callback of its HTTP request,
+// which runs only when sstp_stream_send returned SSTP_INPROG. The server wins the race
+// when its first flight is already in the guest's socket at OpenSSL's first read after
+// writing the ClientHello: then one SSL_write does the whole TLS handshake and writes the
+// request, sstp_stream_send returns SSTP_OKAY, no event is left, and event_base_dispatch
+// returns 1. On UML that read often comes a millisecond or more after the write, as late
+// as the stub's answer. The delay is in the guest's own qdisc, after write() returned, so
+// the answer cannot be there before that read unless sstpc is kept off the guest's CPU for
+// all of helloDelay.
+//
+// The u32 filters of a prio qdisc put the records into band 3, whose child is netem; the
+// other bands take everything else. u32 offsets count from the IP header, which the
+// guest sends without options, so there is one filter for each TCP header length.
+func delayHello(w func(string, ...any), server netip.AddrPort) {
+	for _, m := range delayModules {
+		w("insmod $m/%s || echo %serror insmod %s", m, marker, m)
+	}
+	w("tc -batch - <<'P2SGW_TC_EOF' || echo %serror hello delay", marker)
+	w("qdisc add dev eth0 root handle 1: prio bands 3 priomap 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1")
+	w("qdisc add dev eth0 parent 1:3 handle 30: netem delay %dms", helloDelay.Milliseconds())
+	for doff := 5; doff <= 15; doff++ {
+		w("filter add dev eth0 parent 1: protocol ip prio 1 u32 match u8 0x45 0xff at 0 match ip protocol 6 0xff "+
+			"match ip dst %s/32 match u16 %d 0xffff at 22 match u8 0x%x0 0xf0 at 32 match u16 0x1603 0xffff at %d flowid 1:3",
+			server.Addr(), server.Port(), doff, 20+4*doff)
+	}
+	w("P2SGW_TC_EOF")
+}
+
 // raceLines matches every line sstpc 1.0.18 logs when it loses its start-up race: it
 // connected, sent its HTTP request (unless it was still in the TLS handshake), and its
 // event loop ran out of events before it read any answer — sstp_http_send_hello drops the
 // completion callback that would read the response when the send finishes at once. With
 // any other line in the log sstpc has acted on an answer from the server, and the failure
-// is the server's to explain: that one is never retried.
+// is the server's to explain: that one is never retried. delayHello makes the race
+// unlikely; the retries are what is left.
 const raceLines = `^$|Resolved .* to |Connected to |The event loop terminated unsuccessfully|` + marker + `sstpc-exit`
 
 // refuse are pppd's options that leave only the chosen authentication method.
@@ -60,12 +106,13 @@ var refuse = map[string]string{
 //     show the host's), and tmpfs on /run and /tmp, the only places sstpc and pppd write
 //     (/var/run and /var/lock point into /run on Debian). The root stays read-only.
 //  2. Load the PPP modules; devtmpfs then has /dev/ppp.
-//  3. Address eth0 and route the server's address through the tap.
+//  3. Address eth0, route the server's address through the tap, and delay the guest's TLS
+//     handshake records to the server (delayHello).
 //  4. Run sstpc, which starts pppd on a pty with the plugin that hands it the MPPE keys for
-//     the crypto binding. sstpc 1.0.18 sometimes ends within a second with "The event loop
-//     terminated unsuccessfully" before it has read anything from the server: retry that
-//     exact failure (raceLines), up to maxRetries times, never one after sstpc acted on an
-//     answer.
+//     the crypto binding. sstpc 1.0.18 can end within a second with "The event loop
+//     terminated unsuccessfully" before it has read anything from the server, should it
+//     still lose its start-up race (delayHello): retry that exact failure (raceLines), up
+//     to maxRetries times, never one after sstpc acted on an answer.
 //  5. Wait for ppp0's address, or for sstpc to end, or for the deadline.
 //  6. Route everything else into the tunnel, ping, fetch, report.
 //  7. Stop sstpc (pppd terminates the link) and power off.
@@ -88,6 +135,7 @@ func guestScript(o Options, g *guestNet, timeout time.Duration) string {
 	w("ip link set lo up")
 	w("ip addr add %s dev eth0 && ip link set eth0 up", netip.PrefixFrom(g.guest, 30))
 	w("ip route add %s/32 via %s dev eth0 || echo %serror network", o.Server.Addr(), g.host, marker)
+	delayHello(w, o.Server)
 	if o.CAFile != "" {
 		ca, _ := os.ReadFile(o.CAFile) // checked by Options.check
 		w("cat > /run/ca.pem <<'P2SGW_CA_EOF'\n%s\nP2SGW_CA_EOF", strings.TrimSpace(string(ca)))
@@ -111,7 +159,8 @@ func guestScript(o Options, g *guestNet, timeout time.Duration) string {
 	w("done")
 	w("if [ -n \"$addr\" ]; then")
 	w("  echo \"%sADDR $addr\"", marker)
-	w("  ip route add default dev ppp0")
+	// pppd gives ppp0 its address before it sets the link up: the route waits for that.
+	w("  for i in $(seq 50); do ip route add default dev ppp0 2>/dev/null && break; sleep 0.1; done")
 	for _, a := range o.Ping {
 		w("  if ping -n -c %d -W 2 %s; then echo %sPING %s ok; else echo %sPING %s fail; fi", pingCount, a, marker, a, marker, a)
 	}

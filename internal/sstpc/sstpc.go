@@ -27,12 +27,12 @@ import (
 )
 
 // Tools are the commands Run needs, for testnet.Require: the UML kernel, the client, and
-// nft for the guest's NAT in the client namespace. insmod, ping and curl run inside the
+// nft for the guest's NAT in the client namespace. insmod, tc, ping and curl run inside the
 // guest, from the host's filesystem.
-var Tools = []string{"linux.uml", "sstpc", "pppd", "nft", "insmod", "ping", "curl"}
+var Tools = []string{"linux.uml", "sstpc", "pppd", "nft", "insmod", "tc", "ping", "curl"}
 
 // Packages are the Debian packages that provide Tools.
-var Packages = []string{"user-mode-linux", "ppp", "sstp-client", "nftables", "kmod", "iputils-ping", "curl"}
+var Packages = []string{"user-mode-linux", "ppp", "sstp-client", "nftables", "kmod", "iproute2", "iputils-ping", "curl"}
 
 // Auth methods for Options.Auth. pppd refuses every other method, EAP included.
 const (
