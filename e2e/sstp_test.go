@@ -2,10 +2,15 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +19,9 @@ import (
 	"github.com/p2sgw/p2sgw/internal/freeradius"
 	"github.com/p2sgw/p2sgw/internal/sstpc"
 	"github.com/p2sgw/p2sgw/internal/testnet"
+	"github.com/p2sgw/p2sgw/pki"
+	"github.com/p2sgw/p2sgw/vpnclient"
+	"golang.zx2c4.com/wireguard/tun"
 )
 
 // TestSSTPWithSSTPC: Debian's sstpc + pppd (in User-Mode Linux) signs in over SSTP with
@@ -68,4 +76,126 @@ func TestSSTPWithSSTPC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSSTPOwnClientEAPTLS: p2sgw's own SSTP client (vpnclient) signs in with EAP-TLS, using a
+// client certificate from `p2sgw pki issue-client`, terminated by the gateway; a TUN device in
+// the client namespace carries the kernel's TCP through the tunnel, and 64 MiB come from the
+// VNet host with a matching checksum. A revoked certificate is refused.
+func TestSSTPOwnClientEAPTLS(t *testing.T) {
+	testnet.Require(t) // root and namespaces; the client is our own
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	g := startIKEGatewayWith(t, tp, []string{"--tunnel-types", "sstp"})
+	alice := g.issueClient(t, "alice@example.com", "ecdsa-p256")
+	data := blob()[:64<<20]
+	sum := sha256.Sum256(data)
+	web := tp.VNet.StartHTTP(t, netip.AddrPortFrom(testnet.VNetHostAddr, 8080).String(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "blob", time.Time{}, bytes.NewReader(data))
+	}))
+	roots := x509.NewCertPool()
+	rootPEM, err := os.ReadFile(filepath.Join(g.dir, "etc", "pki", "server-root.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverRoot, err := pki.ParseCertificate(rootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots.AddCert(serverRoot)
+	dial := func(cert *pki.Cert) (*vpnclient.SSTP, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		tc := tls.Certificate{PrivateKey: cert.Key, Leaf: cert.Cert, Certificate: [][]byte{cert.Cert.Raw}}
+		return vpnclient.DialSSTP(ctx, vpnclient.SSTPConfig{
+			Server: netip.AddrPortFrom(testnet.GatewayAddr, 443).String(), ServerName: "vpn.e2e.example", Roots: roots,
+			Certificate: &tc, Dial: tp.Clients[0].DialContext,
+		})
+	}
+	tunnel, err := dial(alice)
+	if err != nil {
+		t.Fatalf("EAP-TLS over SSTP: %v\ngateway:\n%s", err, g.proc.Output())
+	}
+	defer tunnel.Close()
+	conns := g.connections(t)
+	if len(conns) != 1 || conns[0].Protocol != "SSTP" || conns[0].AuthMethod != "eap-tls" || conns[0].User != "alice@example.com" || conns[0].VPNAddress != tunnel.Addr.String() {
+		t.Fatalf("connections: %+v (the tunnel has %v)", conns, tunnel.Addr)
+	}
+	bridgeTUN(t, tp.Clients[0], tunnel)
+	resp, err := tp.Clients[0].HTTPClient(2 * time.Minute).Get(web + "blob")
+	if err != nil {
+		t.Fatalf("through the SSTP tunnel: %v", err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, resp.Body)
+	resp.Body.Close()
+	if err != nil || n != int64(len(data)) || !bytes.Equal(h.Sum(nil), sum[:]) {
+		t.Fatalf("64 MiB through the tunnel: %d octets, %v, checksum %x want %x", n, err, h.Sum(nil), sum)
+	}
+	if conns := g.connections(t); len(conns) != 1 || conns[0].EgressBytes < uint64(len(data)) {
+		t.Errorf("the gateway counted %+v after 64 MiB", conns)
+	}
+
+	bob := g.issueClient(t, "bob@example.com", "ecdsa-p256")
+	ok(t, "revoked-cert", "add", "--socket", g.socket, "--name", "bob", "--thumbprint", pki.ThumbprintsOf(bob.Cert.Raw).SHA1)
+	if bad, err := dial(bob); err == nil {
+		bad.Close()
+		t.Fatal("a revoked certificate signed in over SSTP")
+	}
+	if !strings.Contains(g.proc.Output(), "revoked") {
+		t.Errorf("the gateway did not log the revocation:\n%s", g.proc.Output())
+	}
+}
+
+// bridgeTUN gives the client namespace a TUN device with the tunnel's address and a route to
+// the VNet through it, and copies packets between the two until the test ends.
+func bridgeTUN(t *testing.T, ns *testnet.Namespace, tunnel *vpnclient.SSTP) {
+	t.Helper()
+	var dev tun.Device
+	if err := ns.Do(func() error {
+		var err error
+		dev, err = tun.CreateTUN("sstp0", 1400)
+		return err
+	}); err != nil {
+		t.Fatalf("TUN in %s: %v", ns, err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	for _, args := range [][]string{
+		{"ip", "addr", "add", tunnel.Addr.String() + "/32", "dev", "sstp0"},
+		{"ip", "link", "set", "sstp0", "up"},
+		{"ip", "route", "add", testnet.VNetPrefix.String(), "dev", "sstp0"},
+	} {
+		if out, err := ns.Run(t, context.Background(), args[0], args[1:]...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	const offset = 16 // room for the TUN's virtio-net header
+	go func() {       // the kernel → the tunnel
+		bufs := make([][]byte, dev.BatchSize())
+		sizes := make([]int, len(bufs))
+		for i := range bufs {
+			bufs[i] = make([]byte, offset+65535)
+		}
+		for {
+			n, err := dev.Read(bufs, sizes, offset)
+			if err != nil {
+				return
+			}
+			for i := range n {
+				if tunnel.WritePacket(bufs[i][offset:offset+sizes[i]]) != nil {
+					return
+				}
+			}
+		}
+	}()
+	go func() { // the tunnel → the kernel
+		buf := make([]byte, offset+65535)
+		for {
+			pkt, err := tunnel.ReadPacket()
+			if err != nil {
+				return
+			}
+			n := copy(buf[offset:], pkt)
+			dev.Write([][]byte{buf[:offset+n]}, offset)
+		}
+	}()
 }
