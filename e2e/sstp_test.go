@@ -81,7 +81,8 @@ func TestSSTPWithSSTPC(t *testing.T) {
 // TestSSTPOwnClientEAPTLS: p2sgw's own SSTP client (vpnclient) signs in with EAP-TLS, using a
 // client certificate from `p2sgw pki issue-client`, terminated by the gateway; a TUN device in
 // the client namespace carries the kernel's TCP through the tunnel, and 64 MiB come from the
-// VNet host with a matching checksum. A revoked certificate is refused.
+// VNet host with a matching checksum. Revoking the certificate ends the session at once; a
+// revoked certificate is refused.
 func TestSSTPOwnClientEAPTLS(t *testing.T) {
 	testnet.Require(t) // root and namespaces; the client is our own
 	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
@@ -133,6 +134,22 @@ func TestSSTPOwnClientEAPTLS(t *testing.T) {
 	}
 	if conns := g.connections(t); len(conns) != 1 || conns[0].EgressBytes < uint64(len(data)) {
 		t.Errorf("the gateway counted %+v after 64 MiB", conns)
+	}
+
+	// Revoking alice's certificate ends her live SSTP session too.
+	ok(t, "revoked-cert", "add", "--socket", g.socket, "--name", "alice", "--thumbprint", pki.ThumbprintsOf(alice.Cert.Raw).SHA1)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(g.connections(t)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's SSTP session outlived the revocation of her certificate: %+v", g.connections(t))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := tunnel.ReadPacket(); err == nil {
+		// Packets still queued are fine; the tunnel must end after them.
+		for err == nil {
+			_, err = tunnel.ReadPacket()
+		}
 	}
 
 	bob := g.issueClient(t, "bob@example.com", "ecdsa-p256")
@@ -198,4 +215,40 @@ func bridgeTUN(t *testing.T, ns *testnet.Namespace, tunnel *vpnclient.SSTP) {
 			dev.Write([][]byte{buf[:offset+n]}, offset)
 		}
 	}()
+}
+
+// TestSSTPEAPRelayedToRADIUS: with auth_types radius, an SSTP client's EAP goes to the RADIUS
+// server: EAP-TLS with a certificate from FreeRADIUS's own CA (one the gateway does not trust)
+// signs in, the HLAK for the crypto binding coming from the Access-Accept's MS-MPPE keys.
+func TestSSTPEAPRelayedToRADIUS(t *testing.T) {
+	testnet.Require(t, freeradius.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	rs := freeradius.Start(t, tp.VNet, freeradius.Options{})
+	g := startRADIUSGatewayWith(t, tp, []string{"--tunnel-types", "sstp"}, "radius", []*freeradius.Server{rs})
+	rootPEM, err := os.ReadFile(filepath.Join(g.dir, "etc", "pki", "server-root.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, aaaRoots := x509.NewCertPool(), x509.NewCertPool()
+	roots.AppendCertsFromPEM(rootPEM)
+	aaaRoots.AppendCertsFromPEM(rs.CAPEM())
+	carol := rs.IssueClient(t, "carol@example.com")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tunnel, err := vpnclient.DialSSTP(ctx, vpnclient.SSTPConfig{
+		Server: netip.AddrPortFrom(testnet.GatewayAddr, 443).String(), ServerName: "vpn.e2e.example", Roots: roots,
+		Certificate:   &tls.Certificate{PrivateKey: carol.Key, Leaf: carol.Cert, Certificate: [][]byte{carol.Cert.Raw}},
+		EAPServerName: rs.ServerName(), EAPRoots: aaaRoots, Dial: tp.Clients[0].DialContext,
+	})
+	if err != nil {
+		t.Fatalf("EAP-TLS relayed to FreeRADIUS over SSTP: %v\ngateway:\n%s\nFreeRADIUS:\n%s", err, g.proc.Output(), rs.Log())
+	}
+	defer tunnel.Close()
+	conns := g.connections(t)
+	if len(conns) != 1 || conns[0].Protocol != "SSTP" || conns[0].AuthMethod != "radius" || conns[0].User != "carol@example.com" {
+		t.Fatalf("connections: %+v", conns)
+	}
+	if !strings.Contains(g.proc.Output(), "SSTP crypto binding verified") {
+		t.Errorf("no verified crypto binding:\n%s", g.proc.Output())
+	}
 }

@@ -32,6 +32,10 @@ type SSTPConfig struct {
 	// Certificate, if set, signs in with EAP-TLS instead; User is then the EAP identity
 	// (the certificate's name if empty).
 	Certificate *tls.Certificate
+	// EAPServerName and EAPRoots verify the EAP-TLS server when it is not the gateway but the
+	// RADIUS server behind it; empty means ServerName and Roots.
+	EAPServerName string
+	EAPRoots      *x509.CertPool
 	// Dial opens the TCP connection; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	Log  *slog.Logger
@@ -87,7 +91,14 @@ func DialSSTP(ctx context.Context, cfg SSTPConfig) (*SSTP, error) {
 		if pc.User == "" && cfg.Certificate.Leaf != nil {
 			pc.User = cfg.Certificate.Leaf.Subject.CommonName
 		}
-		s.eapTLS = eap.NewTLSClient(&tls.Config{Certificates: []tls.Certificate{*cfg.Certificate}, RootCAs: cfg.Roots, ServerName: cfg.ServerName})
+		name, roots := cfg.ServerName, cfg.Roots
+		if cfg.EAPServerName != "" {
+			name = cfg.EAPServerName
+		}
+		if cfg.EAPRoots != nil {
+			roots = cfg.EAPRoots
+		}
+		s.eapTLS = eap.NewTLSClient(&tls.Config{Certificates: []tls.Certificate{*cfg.Certificate}, RootCAs: roots, ServerName: name})
 		pc.Methods = []ppp.Method{ppp.MethodEAP}
 		pc.EAP = s.eap
 	}
@@ -116,6 +127,10 @@ func (s *SSTP) eap(request []byte) ([]byte, error) {
 	pkt, err := eap.Parse(request)
 	if err != nil {
 		return nil, err
+	}
+	if pkt.Code == eap.CodeRequest && pkt.Type != eap.TypeTLS {
+		// Another method first (a RADIUS server's default): ask for EAP-TLS (RFC 3748 §5.3.1).
+		return eap.Packet{Code: eap.CodeResponse, Identifier: pkt.Identifier, Type: eap.TypeNak, Data: []byte{eap.TypeTLS}}.Bytes(), nil
 	}
 	resp, err := s.eapTLS.Next(pkt)
 	if err != nil {
