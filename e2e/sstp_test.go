@@ -252,3 +252,43 @@ func TestSSTPEAPRelayedToRADIUS(t *testing.T) {
 		t.Errorf("no verified crypto binding:\n%s", g.proc.Output())
 	}
 }
+
+// TestSSTPConnectionLimit: the SKU's SSTP cap (here a Custom SKU's max_sstp_connections: 1)
+// refuses the connection that would pass it, with the reason in the log, while IKEv2 is not
+// affected by it.
+func TestSSTPConnectionLimit(t *testing.T) {
+	testnet.Require(t)
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	g := startIKEGatewayWith(t, tp, []string{"--tunnel-types", "sstp", "--sku", "Custom", "--max-connections", "10"},
+		"max_connections: 10", "max_connections: 10\n  max_sstp_connections: 1")
+	rootPEM, err := os.ReadFile(filepath.Join(g.dir, "etc", "pki", "server-root.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(rootPEM)
+	dial := func(name string) (*vpnclient.SSTP, error) {
+		c := g.issueClient(t, name, "ecdsa-p256")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return vpnclient.DialSSTP(ctx, vpnclient.SSTPConfig{
+			Server: netip.AddrPortFrom(testnet.GatewayAddr, 443).String(), ServerName: "vpn.e2e.example", Roots: roots,
+			Certificate: &tls.Certificate{PrivateKey: c.Key, Leaf: c.Cert, Certificate: [][]byte{c.Cert.Raw}}, Dial: tp.Clients[0].DialContext,
+		})
+	}
+	first, err := dial("alice@example.com")
+	if err != nil {
+		t.Fatalf("first SSTP client: %v\n%s", err, g.proc.Output())
+	}
+	defer first.Close()
+	if second, err := dial("bob@example.com"); err == nil {
+		second.Close()
+		t.Fatal("a second SSTP connection passed max_sstp_connections: 1")
+	}
+	if !strings.Contains(g.proc.Output(), "1 of 1 SSTP connections in use (SKU Custom)") {
+		t.Errorf("the gateway did not log the limit:\n%s", g.proc.Output())
+	}
+	if conns := g.connections(t); len(conns) != 1 || conns[0].User != "alice@example.com" {
+		t.Errorf("connections: %+v", conns)
+	}
+}

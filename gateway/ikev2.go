@@ -170,6 +170,9 @@ func (v *ikev2) authenticate(leaf *x509.Certificate, inter []*x509.Certificate) 
 // (Framed-IP-Address), which must lie in a client address pool and be free, or one from the
 // pools.
 func (v *ikev2) assign(name string, grant *ike.Grant) (*ike.Lease, error) {
+	if err := v.g.admit(session.IKEv2); err != nil {
+		return nil, err
+	}
 	cfg := v.g.Config()
 	id := session.NewID(session.IKEv2)
 	var addr netip.Addr
@@ -244,7 +247,7 @@ func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 	if err := v.plane.Attach(t.Addr(), t); err != nil {
 		return err
 	}
-	if err := v.g.sessions.Add(context.Background(), s); err != nil {
+	if err := v.g.register(s); err != nil {
 		v.plane.Detach(t.Addr(), t)
 		return err
 	}

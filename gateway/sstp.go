@@ -259,6 +259,10 @@ func (c *sstpConn) Send(bufs [][]byte, offset int) {
 // or one from the pool): PPP's IPCP gives it out.
 func (c *sstpConn) assign(res ppp.Result) (local, peer netip.Addr, dns []netip.Addr, err error) {
 	g := c.l.g
+	if err := g.admit(session.SSTP); err != nil {
+		c.log.Info("SSTP client refused", "user", res.User, "reason", err)
+		return local, peer, nil, err
+	}
 	grant, _ := res.Data.(*ike.Grant)
 	id := session.NewID(session.SSTP)
 	var addr netip.Addr
@@ -299,7 +303,7 @@ func (c *sstpConn) established(peer netip.Addr) error {
 		c.sess = nil
 		return err
 	}
-	if err := g.sessions.Add(context.Background(), s); err != nil {
+	if err := g.register(s); err != nil {
 		c.l.plane.Detach(peer, c)
 		c.sess = nil
 		return err

@@ -129,10 +129,35 @@ func NewRegistry(ctx context.Context, st store.Store, node string) (*Registry, e
 
 // Add registers s; ErrDuplicate if its id is taken.
 func (r *Registry) Add(ctx context.Context, s *Session) error {
+	return r.AddIf(ctx, s, nil)
+}
+
+// Counts are the live sessions per protocol.
+type Counts map[string]int
+
+// Total is the number of live sessions of every protocol.
+func (c Counts) Total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// AddIf registers s if allow, given the live sessions per protocol, returns nil; its error
+// is returned otherwise. allow runs under the registry's lock, so two sessions added at once
+// cannot both take a last free place. A nil allow allows.
+func (r *Registry) AddIf(ctx context.Context, s *Session, allow func(Counts) error) error {
 	r.mu.Lock()
 	if _, ok := r.byID[s.ID]; ok {
 		r.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrDuplicate, s.ID)
+	}
+	if allow != nil {
+		if err := allow(r.counts()); err != nil {
+			r.mu.Unlock()
+			return err
+		}
 	}
 	r.byID[s.ID] = s
 	r.mu.Unlock()
@@ -182,6 +207,21 @@ func (r *Registry) List() []*Session {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out
+}
+
+// Counts returns the live sessions per protocol.
+func (r *Registry) Counts() Counts {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.counts()
+}
+
+func (r *Registry) counts() Counts {
+	c := Counts{}
+	for _, s := range r.byID {
+		c[s.Protocol]++
+	}
+	return c
 }
 
 // Count returns the number of live sessions of protocol, or of all protocols when protocol

@@ -87,3 +87,30 @@ func TestRegistryDropsStaleRecordsOfItsNode(t *testing.T) {
 		t.Fatalf("records after start = %+v, want only the other node's", recs)
 	}
 }
+
+// TestAddIf: the check sees the live sessions per protocol and, under the registry's lock, a
+// refusal leaves nothing registered.
+func TestAddIf(t *testing.T) {
+	r, err := NewRegistry(context.Background(), memstore.New(), "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	atMostOne := func(c Counts) error {
+		if c[SSTP] >= 1 {
+			return errors.New("full")
+		}
+		return nil
+	}
+	if err := r.AddIf(context.Background(), &Session{ID: "a", Protocol: SSTP}, atMostOne); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddIf(context.Background(), &Session{ID: "b", Protocol: SSTP}, atMostOne); err == nil || r.Get("b") != nil {
+		t.Fatalf("the second SSTP session was added: %v", err)
+	}
+	if err := r.AddIf(context.Background(), &Session{ID: "c", Protocol: IKEv2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Counts(); c[SSTP] != 1 || c[IKEv2] != 1 || c.Total() != 2 {
+		t.Fatalf("counts %v", c)
+	}
+}
