@@ -255,3 +255,20 @@ type eapAddr struct{}
 
 func (eapAddr) Network() string { return "eap" }
 func (eapAddr) String() string  { return "eap-tls" }
+
+// PeerCertificates parses the chain a TLS peer sent (VerifyPeerCertificate's raw certificates),
+// its own certificate first; an empty chain is an error.
+func PeerCertificates(raw [][]byte) ([]*x509.Certificate, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("no client certificate")
+	}
+	certs := make([]*x509.Certificate, 0, len(raw))
+	for _, der := range raw {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, err
+		}
+		certs = append(certs, c)
+	}
+	return certs, nil
+}

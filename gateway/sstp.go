@@ -483,16 +483,9 @@ func (e *pppEAPTLS) Exchange(packet []byte) ([]byte, bool, ppp.Result, error) {
 
 // verify is the certificate policy inside the TLS handshake.
 func (e *pppEAPTLS) verify(raw [][]byte, _ [][]*x509.Certificate) error {
-	var certs []*x509.Certificate
-	for _, der := range raw {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return err
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return errors.New("no client certificate")
+	certs, err := eap.PeerCertificates(raw)
+	if err != nil {
+		return err
 	}
 	id, err := e.c.l.g.policy.Verify(certs[0], certs[1:], e.c.l.g.now())
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf8"
@@ -184,16 +183,9 @@ func (sa *SA) eapTLSConfig(e *eapState) *tls.Config {
 	cfg := sa.resp.EAPTLS.Clone()
 	cfg.ClientAuth = tls.RequireAnyClientCert
 	cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-		var certs []*x509.Certificate
-		for _, der := range raw {
-			c, err := x509.ParseCertificate(der)
-			if err != nil {
-				return err
-			}
-			certs = append(certs, c)
-		}
-		if len(certs) == 0 {
-			return errors.New("no client certificate")
+		certs, err := eap.PeerCertificates(raw)
+		if err != nil {
+			return err
 		}
 		name, err := sa.resp.Authenticate(certs[0], certs[1:])
 		if err != nil {
