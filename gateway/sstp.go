@@ -13,8 +13,10 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/p2sgw/p2sgw/api"
 	"github.com/p2sgw/p2sgw/config"
@@ -41,6 +43,41 @@ type sstpListener struct {
 	log    *slog.Logger
 	wg     sync.WaitGroup
 	server string // our name in CHAP challenges
+
+	preMu sync.Mutex // guards pre and preBy
+	pre   int        // connections not yet sessions
+	preBy map[netip.Addr]int
+}
+
+// Connections that have not become sessions (TLS, SSTP and PPP negotiation, the RADIUS
+// check) are bounded, in all and per source address: each holds buffers, goroutines and
+// perhaps a RADIUS request for up to a minute and a half.
+const (
+	maxPreAuth          = 1024
+	maxPreAuthPerSource = 16
+)
+
+// admitPreAuth takes a pre-authentication place for a connection from src; release gives it
+// back (once, however often it is called).
+func (s *sstpListener) admitPreAuth(src netip.Addr) (release func(), ok bool) {
+	s.preMu.Lock()
+	defer s.preMu.Unlock()
+	if s.pre >= maxPreAuth || s.preBy[src] >= maxPreAuthPerSource {
+		return nil, false
+	}
+	s.pre++
+	s.preBy[src]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.preMu.Lock()
+			defer s.preMu.Unlock()
+			s.pre--
+			if s.preBy[src]--; s.preBy[src] <= 0 {
+				delete(s.preBy, src)
+			}
+		})
+	}, true
 }
 
 // sstpHandshakeTimeout bounds the TLS handshake and the SSTP HTTP request of a new connection.
@@ -64,7 +101,7 @@ func (g *Gateway) startSSTP(ctx context.Context, cfg *config.Config, plane *data
 	}
 	log := g.log.With("component", "sstp")
 	s := &sstpListener{
-		g: g, plane: plane, log: log, server: cfg.Name,
+		g: g, plane: plane, log: log, server: cfg.Name, preBy: make(map[netip.Addr]int),
 		// No ALPN: the SSTP request is HTTP/1.1 and is read by hand. No session tickets: a
 		// TLS 1.3 ticket arriving after the handshake makes sstpc (1.0.18) drop the connection
 		// before it sends its request, and SSTP clients do not resume anyway.
@@ -116,12 +153,23 @@ type sstpConn struct {
 	user  string
 	auth  string
 	certs []*x509.Certificate // the client's certificate chain (EAP-TLS), for live revocation
-	sess  *session.Session
+	sess  *session.Session    // the connection goroutine's; nil until the session starts
+	// counters are the session's, for Send: set before the data plane can call it and never
+	// changed, so a Send that outlives Detach still finds them.
+	counters *session.Counters
+	release  func() // gives back the connection's pre-authentication place, once
 }
 
 func (s *sstpListener) serve(ctx context.Context, raw net.Conn) {
 	remote, _ := netip.ParseAddrPort(raw.RemoteAddr().String())
 	log := s.log.With("remote", remote)
+	release, ok := s.admitPreAuth(remote.Addr())
+	if !ok {
+		log.Debug("SSTP connection dropped: too many connections are negotiating", "max", maxPreAuth, "max_per_source", maxPreAuthPerSource)
+		raw.Close()
+		return
+	}
+	defer release()
 	tc := tls.Server(raw, s.tls)
 	hctx, cancel := context.WithTimeout(ctx, sstpHandshakeTimeout)
 	defer cancel()
@@ -136,7 +184,7 @@ func (s *sstpListener) serve(ctx context.Context, raw net.Conn) {
 		tc.Close()
 		return
 	}
-	c := &sstpConn{l: s, sc: sc, remote: remote, log: log.With("correlation_id", sc.CorrelationID()), control: make(chan string, 1)}
+	c := &sstpConn{l: s, sc: sc, remote: remote, log: log.With("correlation_id", sc.CorrelationID()), control: make(chan string, 1), release: release}
 	c.ppp = ppp.NewServer(s.pppConfig(c), sc.WriteFrame)
 	reason := c.run(ctx)
 	c.end(reason)
@@ -186,9 +234,34 @@ func (c *sstpConn) run(ctx context.Context) string {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	buf := make([]byte, dataplane.Headroom+65535)
+	var buf []byte // for packets to the data plane, once the session is up
+	bound := c.sc.Connected()
+	// start registers the session once PPP's IPCP is up and the crypto binding is verified:
+	// before that the client is not proven to be the one that authenticated.
+	start := func() error {
+		if c.sess != nil || bound != nil {
+			return nil
+		}
+		_, peer, up := c.ppp.Up()
+		if !up {
+			return nil
+		}
+		if err := c.established(peer); err != nil {
+			c.log.Error("SSTP client authenticated but the session could not start", "user", c.user, "err", err)
+			c.ppp.Terminate("session refused")
+			return err
+		}
+		c.release() // no longer a pre-authentication connection
+		buf = make([]byte, dataplane.Headroom+65535)
+		return nil
+	}
 	for {
 		select {
+		case <-bound:
+			bound = nil
+			if err := start(); err != nil {
+				return "session refused: " + err.Error()
+			}
 		case <-ctx.Done():
 			c.ppp.Terminate("gateway shutting down")
 			return "gateway shutting down"
@@ -218,18 +291,12 @@ func (c *sstpConn) run(ctx context.Context) string {
 				c.sc.SetHLAK(res.HLAK())
 				c.hlak = true
 			}
-			if c.sess == nil {
-				if _, peer, up := c.ppp.Up(); up {
-					if err := c.established(peer); err != nil {
-						c.log.Error("SSTP client authenticated but the session could not start", "user", c.user, "err", err)
-						c.ppp.Terminate("session refused")
-						return "session refused: " + err.Error()
-					}
-				}
+			if err := start(); err != nil {
+				return "session refused: " + err.Error()
 			}
 			if ip != nil && c.sess != nil {
 				n := copy(buf[dataplane.Headroom:], ip)
-				if c.l.plane.Deliver(c.lease.Addr, [][]byte{buf}, dataplane.Headroom) == 1 {
+				if c.l.plane.Deliver(c.lease.Addr, [][]byte{buf[:dataplane.Headroom+n]}, dataplane.Headroom) == 1 {
 					c.sess.Counters.IngressPackets.Add(1)
 					c.sess.Counters.IngressBytes.Add(uint64(n))
 				}
@@ -239,20 +306,26 @@ func (c *sstpConn) run(ctx context.Context) string {
 }
 
 // Send implements dataplane.Sender: IPv4 packets to the client as PPP frames, packed into
-// as few TLS records as the SSTP layer can.
+// as few TLS records as the SSTP layer can. A packet over the client's MRU, or any after the
+// link went down, is dropped. A client that stops reading holds it at most sstp's write
+// timeout, after which its call fails.
 func (c *sstpConn) Send(bufs [][]byte, offset int) {
 	frames := make([][]byte, 0, len(bufs))
 	var bytes uint64
 	for _, b := range bufs {
 		pkt := b[offset:]
-		frames = append(frames, ppp.AppendFrame(nil, ppp.ProtoIPv4, pkt))
+		f, err := c.ppp.FrameIP(nil, pkt)
+		if err != nil {
+			continue
+		}
+		frames = append(frames, f)
 		bytes += uint64(len(pkt))
 	}
-	if err := c.sc.WriteFrames(frames); err != nil {
+	if len(frames) == 0 || c.sc.WriteFrames(frames) != nil {
 		return
 	}
-	c.sess.Counters.EgressPackets.Add(uint64(len(frames)))
-	c.sess.Counters.EgressBytes.Add(bytes)
+	c.counters.EgressPackets.Add(uint64(len(frames)))
+	c.counters.EgressBytes.Add(bytes)
 }
 
 // assign leases the authenticated client its address (the RADIUS server's Framed-IP-Address,
@@ -298,16 +371,15 @@ func (c *sstpConn) established(peer netip.Addr) error {
 			}
 		},
 	}
-	c.sess = s
+	c.counters = &s.Counters
 	if err := c.l.plane.Attach(peer, c); err != nil {
-		c.sess = nil
 		return err
 	}
 	if err := g.register(s); err != nil {
 		c.l.plane.Detach(peer, c)
-		c.sess = nil
 		return err
 	}
+	c.sess = s
 	g.log.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "auth", s.AuthMethod, "public_address", s.PublicAddr, "vpn_address", s.VPNAddr)
 	if c.grant != nil && g.aaa != nil {
 		g.aaa.started(s, c.grant)
@@ -370,7 +442,8 @@ func (c *sstpConn) EAP(identity string) ppp.EAPConversation {
 func (c *sstpConn) radius(method, user string, req radius.Request) (ppp.Result, error) {
 	a := c.l.g.aaa
 	if a == nil {
-		return ppp.Result{Message: "passwords need RADIUS (auth_types)"}, nil
+		c.log.Info("SSTP sign-in refused: passwords need radius in auth_types", "user", user, "method", method)
+		return ppp.Result{Message: "authentication failed"}, nil
 	}
 	req.CallingStationID = c.remote.Addr().String()
 	ctx, cancel := context.WithTimeout(context.Background(), relayDeadline)
@@ -383,10 +456,16 @@ func (c *sstpConn) radius(method, user string, req radius.Request) (ppp.Result, 
 	if resp.Code != radius.CodeAccessAccept {
 		msg := "rejected by the authentication server"
 		if len(resp.ReplyMessage) > 0 {
-			msg += ": " + fmt.Sprint(resp.ReplyMessage)
+			msg += ": " + strings.Join(resp.ReplyMessage, " ")
 		}
 		c.log.Info("SSTP sign-in refused", "user", user, "method", method, "reason", msg)
-		return ppp.Result{Message: msg}, nil
+		return ppp.Result{Message: truncate(msg, 200)}, nil
+	}
+	if method == "mschapv2" && len(resp.MSK) < 32 {
+		// Without the keys the crypto binding would use a zero HLAK, which a man in the middle
+		// can compute: refuse rather than lose SSTP's protection against relayed sign-ins.
+		c.log.Warn("SSTP sign-in refused: the RADIUS server accepted MS-CHAPv2 without MS-MPPE keys; have it send them (FreeRADIUS: mschap use_mppe = yes)", "user", user, "server", resp.Server)
+		return ppp.Result{Message: "authentication failed"}, nil
 	}
 	res := ppp.Result{OK: true, User: user, Data: &ike.Grant{
 		Server: resp.Server, Addr: resp.FramedIP, SessionTimeout: resp.SessionTimeout, Class: resp.Class, Messages: resp.ReplyMessage,
@@ -399,6 +478,17 @@ func (c *sstpConn) radius(method, user string, req radius.Request) (ppp.Result, 
 	}
 	c.auth = "radius"
 	return res, nil
+}
+
+// truncate cuts s to at most n bytes (on a rune boundary), for text that goes to the client.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // pppEAP is ppp.EAPConversation over the RADIUS relay.
@@ -418,6 +508,11 @@ func (e *pppEAP) Exchange(packet []byte) ([]byte, bool, ppp.Result, error) {
 	case ike.EAPContinue:
 		return ans.Packet, false, ppp.Result{}, nil
 	case ike.EAPAccept:
+		if len(ans.MSK) < 32 {
+			// As for MS-CHAPv2: a zero HLAK would let a relayed sign-in through.
+			e.c.log.Warn("SSTP sign-in refused: the RADIUS server accepted EAP without MS-MPPE keys", "user", e.user)
+			return nil, true, ppp.Result{Message: "authentication failed"}, nil
+		}
 		e.c.auth = "radius"
 		return ans.Packet, true, ppp.Result{OK: true, User: e.user, MSK: ans.MSK, Data: ans.Grant}, nil
 	default:

@@ -366,6 +366,18 @@ func TestCallConnectedRefused(t *testing.T) {
 			reason: "SHA256 was not offered",
 		},
 		{
+			name:   "SHA1 while SHA256 was offered",
+			hashes: uint8(HashSHA1 | HashSHA256),
+			send: func(c *call) error {
+				cb := c.binding()
+				cb.Hash = HashSHA1
+				cb.CertHash, _ = CertHashes(c.cert)
+				return c.cli.sendConnected(cb, testHLAK, nil)
+			},
+			status: StatusInfo{Attr: AttrCryptoBinding, Status: StatusValueNotSupported},
+			reason: "SHA1 chosen while SHA256 was offered",
+		},
+		{
 			name: "unknown hash",
 			send: func(c *call) error {
 				cb := c.binding()

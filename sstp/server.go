@@ -409,6 +409,9 @@ func (c *ServerConn) verify(pkt, hlak []byte) (HashProtocol, StatusInfo, string)
 	v := m.Attributes[0].Value
 	if h := HashProtocol(v[3]); h.size() == 0 || c.cfg.Hashes&uint8(h) == 0 {
 		return 0, bad, fmt.Sprintf("hash protocol %v was not offered (offered %#x)", h, c.cfg.Hashes)
+	} else if h == HashSHA1 && c.cfg.Hashes&uint8(HashSHA256) != 0 {
+		// §3.2.5.2: a client that has SHA-256 must use it when it is offered.
+		return 0, bad, "SHA1 chosen while SHA256 was offered"
 	}
 	cb, err := ParseCryptoBinding(v)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // writer packs packets into as few connection writes, and so TLS records, as it can: a
@@ -16,8 +17,9 @@ type writer struct {
 	w       io.Writer
 	waiting atomic.Int32 // goroutines in write, holding mu or waiting for it
 
-	mu  sync.Mutex // guards buf and the writes to w
-	buf []byte     // packets not yet written
+	mu       sync.Mutex // guards buf, deadline and the writes to w
+	buf      []byte     // packets not yet written
+	deadline time.Time  // the write deadline last set on w
 }
 
 // flushLen is where the buffer is written out even with writers waiting: a full TLS
@@ -51,9 +53,22 @@ func (w *writer) write(control bool, frames ...[]byte) error {
 	return w.flushLocked()
 }
 
+// writeTimeout bounds one write to the peer. A peer that stops reading (a zero TCP window)
+// must not hold the writers — the data plane's sender among them — for longer: after it the
+// write fails, and every later one (crypto/tls keeps the error), so the call ends.
+const writeTimeout = 10 * time.Second
+
 func (w *writer) flushLocked() error {
 	if len(w.buf) == 0 {
 		return nil
+	}
+	// The deadline is moved only when half of it is used up: setting it allocates, and
+	// packets must not. A write so gets between writeTimeout/2 and writeTimeout.
+	if d, ok := w.w.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		if now := time.Now(); now.After(w.deadline.Add(-writeTimeout / 2)) {
+			w.deadline = now.Add(writeTimeout)
+			d.SetWriteDeadline(w.deadline)
+		}
 	}
 	_, err := w.w.Write(w.buf)
 	w.buf = w.buf[:0]
