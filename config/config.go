@@ -81,6 +81,10 @@ type Config struct {
 	LegacyWindowsProposals bool `yaml:"legacy_windows_proposals"`
 	// ClientToClient lets clients reach each other's addresses (off: they reach only the VNet).
 	ClientToClient bool `yaml:"client_to_client"`
+	// SSTPPAP also offers PAP to SSTP clients (with RADIUS): the password travels in the clear
+	// inside TLS and the SSTP crypto binding cannot protect it (its key is all zeros). Off by
+	// default; MS-CHAPv2 and EAP are offered either way.
+	SSTPPAP bool `yaml:"sstp_pap"`
 	// IKE tunes IKEv2 timers.
 	IKE IKE `yaml:"ike"`
 	// TUN is the name of the data plane's TUN device, which holds each pool's gateway address.

@@ -35,6 +35,7 @@ var sectionComments = map[string]string{
 	"tun":                      "The data plane's TUN device; it holds each pool's first address.",
 	"legacy_windows_proposals": "Also accept Windows' weak default proposals (MODP-1024, SHA-1). Off by default.",
 	"client_to_client":         "Let clients reach each other (off: clients reach only the VNet).",
+	"sstp_pap":                 "Also offer PAP to SSTP clients (RADIUS): no crypto binding protects it. Off by default.",
 	"admin":                    "The admin API: a unix socket, and optionally TCP with mutual TLS.",
 	"log":                      "Logging: format text or json, level debug, info, warn or error.",
 }

@@ -25,14 +25,14 @@ import (
 )
 
 // TestSSTPWithSSTPC: Debian's sstpc + pppd (in User-Mode Linux) signs in over SSTP with
-// MS-CHAPv2 and with PAP, checked by FreeRADIUS through the gateway: it gets an address from
+// MS-CHAPv2 and with PAP (sstp_pap on), checked by FreeRADIUS through the gateway: it gets an address from
 // the pool, pings the VNet host and fetches a file from it with a matching checksum; a wrong
 // password is refused and the gateway says why.
 func TestSSTPWithSSTPC(t *testing.T) {
 	testnet.Require(t, append(append([]string(nil), radiusTools...), sstpc.Tools...)...)
 	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
 	rs := freeradius.Start(t, tp.VNet, freeradius.Options{Users: []freeradius.User{{Name: "alice", Password: "correct horse battery staple"}}})
-	g := startRADIUSGatewayWith(t, tp, []string{"--tunnel-types", "sstp"}, "radius", []*freeradius.Server{rs})
+	g := startRADIUSGatewayWith(t, tp, []string{"--tunnel-types", "sstp"}, "radius", []*freeradius.Server{rs}, "sstp_pap: false", "sstp_pap: true")
 	data := blob()[:4<<20]
 	sum := sha256.Sum256(data)
 	web := tp.VNet.StartHTTP(t, netip.AddrPortFrom(testnet.VNetHostAddr, 8080).String(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

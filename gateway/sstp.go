@@ -198,8 +198,11 @@ func (s *sstpListener) pppConfig(c *sstpConn) ppp.Config {
 	switch {
 	case slices.Contains(cfg.AuthTypes, config.AuthRADIUS):
 		// Passwords first (what a RADIUS user's client is set up for); a certificate client
-		// Naks MS-CHAPv2 for EAP.
-		methods = append(methods, ppp.MethodMSCHAPv2, ppp.MethodEAP, ppp.MethodPAP)
+		// Naks MS-CHAPv2 for EAP. PAP only when sstp_pap allows it.
+		methods = append(methods, ppp.MethodMSCHAPv2, ppp.MethodEAP)
+		if cfg.SSTPPAP {
+			methods = append(methods, ppp.MethodPAP)
+		}
 	default:
 		methods = append(methods, ppp.MethodEAP)
 	}
