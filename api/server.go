@@ -40,6 +40,10 @@ type Backend interface {
 
 	Connections(ctx context.Context) ([]Connection, error)
 	Disconnect(ctx context.Context, ids []string) ([]string, error)
+
+	// VPNClientSettings are what the VPN client configuration package describes, for auth
+	// ("" picks the gateway's first).
+	VPNClientSettings(ctx context.Context, auth string) (VPNClientSettings, error)
 }
 
 // maxBody bounds a request body; the largest legitimate one is a root certificate.
@@ -61,10 +65,32 @@ func NewHandler(b Backend, log *slog.Logger) http.Handler {
 	mux.HandleFunc("DELETE /v1/revoked-certs/{name}", h.remove(b.RemoveRevokedCert))
 	mux.HandleFunc("GET /v1/connections", h.get(func(ctx context.Context, _ *http.Request) (any, error) { return b.Connections(ctx) }))
 	mux.HandleFunc("POST /v1/connections/disconnect", h.disconnect)
+	mux.HandleFunc("GET /v1/vpn-client/settings", h.get(func(ctx context.Context, r *http.Request) (any, error) {
+		return b.VPNClientSettings(ctx, r.URL.Query().Get("auth"))
+	}))
+	mux.HandleFunc("GET /v1/vpn-client/package", h.vpnClientPackage)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, NotFound("no such API endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return mux
+}
+
+// vpnClientPackage serves the VPN client configuration zip for download (without a user's
+// identity: `p2sgw vpn-client generate --client` adds one on the admin's machine).
+func (h *handler) vpnClientPackage(w http.ResponseWriter, r *http.Request) {
+	s, err := h.b.VPNClientSettings(r.Context(), r.URL.Query().Get("auth"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	zip, err := s.Package(nil)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="VpnClientConfiguration.zip"`)
+	w.Write(zip)
 }
 
 type handler struct {

@@ -44,6 +44,9 @@ func (f *fakeBackend) Connections(context.Context) ([]Connection, error) {
 func (f *fakeBackend) Disconnect(_ context.Context, ids []string) ([]string, error) {
 	return ids, f.err
 }
+func (f *fakeBackend) VPNClientSettings(_ context.Context, auth string) (VPNClientSettings, error) {
+	return VPNClientSettings{Name: "gw", Auth: auth}, f.err
+}
 
 func do(t *testing.T, h http.Handler, method, path, body string) (*http.Response, ErrorBody, string) {
 	t.Helper()

@@ -82,6 +82,17 @@ type Status struct {
 	StartedAt        time.Time      `json:"started_at"`
 }
 
+// VPNClientSettings are what the VPN client configuration package describes.
+type VPNClientSettings struct {
+	Name          string   `json:"name"`
+	Server        string   `json:"server"`
+	TunnelTypes   []string `json:"tunnel_types"`
+	Auth          string   `json:"auth"` // certificate, eap-tls or eap-mschapv2
+	Routes        []string `json:"routes"`
+	DNSServers    []string `json:"dns_servers"`
+	ServerRootPEM string   `json:"server_root_pem"`
+}
+
 // RADIUSServer is one RADIUS server's health as the gateway sees it.
 type RADIUSServer struct {
 	Address      string    `json:"address"`

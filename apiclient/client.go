@@ -160,3 +160,11 @@ func (c *Client) dialError(err error) error {
 	}
 	return fmt.Errorf("cannot reach the gateway at %s: %w", c.where, err)
 }
+
+// VPNClientSettings returns what the VPN client configuration package describes, for auth
+// ("" for the gateway's default).
+func (c *Client) VPNClientSettings(ctx context.Context, auth string) (api.VPNClientSettings, error) {
+	var v api.VPNClientSettings
+	err := c.do(ctx, http.MethodGet, "/v1/vpn-client/settings?auth="+url.QueryEscape(auth), nil, &v)
+	return v, err
+}

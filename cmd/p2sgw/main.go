@@ -63,6 +63,8 @@ func init() {
 		{"connections list", "list connected clients (connection health)", runConnectionsList},
 		{"connections disconnect", "disconnect clients by connection id", runConnectionsDisconnect},
 
+		{"vpn-client generate", "write the VPN client configuration package (a zip for every native client)", runVPNClientGenerate},
+
 		{"pki create-root", "create a root CA for client certificates", runPKICreateRoot},
 		{"pki issue-client", "issue a client certificate (with .p12) from a root", runPKIIssueClient},
 		{"pki issue-server", "issue a gateway server certificate from a root", runPKIIssueServer},

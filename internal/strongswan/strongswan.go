@@ -265,7 +265,19 @@ func swanctlConf(c Conn) string {
 // Initiate brings up the connection and its child, blocking until it is up or failed;
 // it returns swanctl's log of the exchange.
 func (c *Client) Initiate(ctx context.Context, name string) (string, error) {
-	return c.swanctl(ctx, "--initiate", "--ike", name, "--child", name, "--timeout", "20")
+	return c.InitiateChild(ctx, name, name)
+}
+
+// InitiateChild is Initiate for a child named otherwise than its connection.
+func (c *Client) InitiateChild(ctx context.Context, ike, child string) (string, error) {
+	return c.swanctl(ctx, "--initiate", "--ike", ike, "--child", child, "--timeout", "20")
+}
+
+// LoadDir loads a swanctl directory as a user would lay it out under /etc/swanctl (a
+// swanctl.conf with x509ca/, x509/ and private/ beside it), untouched: for testing generated
+// client configurations.
+func (c *Client) LoadDir(ctx context.Context, dir string) (string, error) {
+	return c.swanctlIn(ctx, dir, "--load-all", "--noprompt", "--file", filepath.Join(dir, "swanctl.conf"))
 }
 
 // Terminate ends the IKE SA of the connection.
