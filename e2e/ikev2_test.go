@@ -335,13 +335,20 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 		if n := g.poolInUse(t); n != 2 {
 			t.Errorf("pool in use = %d, want 2", n)
 		}
+		mine := decodeJSON[[]connJSON](t, ok(t, "connections", "list", "--user", "ALICE@example.com", "--protocol", "ikev2", "--json", "--socket", g.socket))
+		if len(mine) != 1 || mine[0].ID != aliceID {
+			t.Errorf("connections list --user alice: %+v, want only %s", mine, aliceID)
+		}
 	})
 
 	t.Run("disconnect ends the session on both sides", func(t *testing.T) {
 		if aliceID == "" {
 			t.Skip("no connection id")
 		}
-		ok(t, "connections", "disconnect", aliceID, "--socket", g.socket)
+		out := ok(t, "connections", "disconnect", "--user", "alice@example.com", "--socket", g.socket)
+		if !strings.Contains(out.stdout, "Disconnected "+aliceID) {
+			t.Errorf("disconnect --user alice: %s", out.stdout)
+		}
 		clientSAEnds(t, clients[0], "connections disconnect")
 		for _, c := range g.connections(t) {
 			if c.ID == aliceID {

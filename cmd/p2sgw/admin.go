@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/pem"
+	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -176,7 +179,19 @@ func removeByName(ctx context.Context, env *cmdEnv, cmd string, args []string, f
 }
 
 func runConnectionsList(ctx context.Context, env *cmdEnv, args []string) error {
-	c, cf, err := adminCommand(env, "connections list", args)
+	fs := newFlagSet(env, "connections list", "")
+	var cf clientFlags
+	cf.register(fs, env)
+	var f connFilter
+	f.register(fs)
+	sortBy := fs.String("sort", "connected", "order by: connected (oldest first), user, protocol, duration, in, out (the biggest first for in and out)")
+	if err := noArgs(fs, args); err != nil {
+		return err
+	}
+	if !slices.Contains([]string{"connected", "user", "protocol", "duration", "in", "out"}, *sortBy) {
+		return usagef("--sort %q: use connected, user, protocol, duration, in or out", *sortBy)
+	}
+	c, err := cf.client()
 	if err != nil {
 		return err
 	}
@@ -184,6 +199,8 @@ func runConnectionsList(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	conns = f.apply(conns)
+	sortConnections(conns, *sortBy)
 	if cf.json {
 		return printJSON(env.stdout, conns)
 	}
@@ -204,16 +221,33 @@ func runConnectionsDisconnect(ctx context.Context, env *cmdEnv, args []string) e
 	fs := newFlagSet(env, "connections disconnect", "ID…")
 	var cf clientFlags
 	cf.register(fs, env)
+	var f connFilter
+	f.register(fs)
 	ids, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(ids) == 0 {
-		return usagef("give at least one connection ID (see p2sgw connections list)")
+	if len(ids) == 0 && f.empty() {
+		return usagef("give at least one connection ID, or --user/--protocol (see p2sgw connections list)")
+	}
+	if len(ids) > 0 && !f.empty() {
+		return usagef("give connection IDs or --user/--protocol, not both")
 	}
 	c, err := cf.client()
 	if err != nil {
 		return err
+	}
+	if !f.empty() {
+		conns, err := c.Connections(ctx)
+		if err != nil {
+			return err
+		}
+		for _, k := range f.apply(conns) {
+			ids = append(ids, k.ID)
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("no connection matches %s (see p2sgw connections list)", f)
+		}
 	}
 	done, err := c.Disconnect(ctx, ids)
 	if err != nil {
@@ -226,6 +260,57 @@ func runConnectionsDisconnect(ctx context.Context, env *cmdEnv, args []string) e
 		fmt.Fprintf(env.stdout, "Disconnected %s\n", id)
 	}
 	return nil
+}
+
+// connFilter selects connections by user and protocol, for list and disconnect.
+type connFilter struct{ user, protocol string }
+
+func (f *connFilter) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.user, "user", "", "only this user's connections (as connections list shows the name; any case)")
+	fs.StringVar(&f.protocol, "protocol", "", "only connections of this protocol: IKEv2, SSTP or OpenVPN (any case)")
+}
+
+func (f connFilter) empty() bool { return f.user == "" && f.protocol == "" }
+
+func (f connFilter) String() string {
+	var parts []string
+	if f.user != "" {
+		parts = append(parts, "--user "+f.user)
+	}
+	if f.protocol != "" {
+		parts = append(parts, "--protocol "+f.protocol)
+	}
+	return strings.Join(parts, " ")
+}
+
+func (f connFilter) apply(conns []api.Connection) []api.Connection {
+	out := conns[:0:0]
+	for _, k := range conns {
+		if (f.user == "" || strings.EqualFold(k.User, f.user)) && (f.protocol == "" || strings.EqualFold(k.Protocol, f.protocol)) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// sortConnections orders conns by key: stable, so equal keys keep the gateway's order (oldest
+// connection first).
+func sortConnections(conns []api.Connection, key string) {
+	slices.SortStableFunc(conns, func(a, b api.Connection) int {
+		switch key {
+		case "user":
+			return strings.Compare(strings.ToLower(a.User), strings.ToLower(b.User))
+		case "protocol":
+			return strings.Compare(a.Protocol, b.Protocol)
+		case "duration":
+			return cmp.Compare(b.DurationSec, a.DurationSec)
+		case "in":
+			return cmp.Compare(b.IngressBytes, a.IngressBytes)
+		case "out":
+			return cmp.Compare(b.EgressBytes, a.EgressBytes)
+		}
+		return a.ConnectedAt.Compare(b.ConnectedAt)
+	})
 }
 
 func runStatus(ctx context.Context, env *cmdEnv, args []string) error {
