@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -211,6 +212,32 @@ func (g *ikeGateway) connections(t *testing.T) []connJSON {
 	return decodeJSON[[]connJSON](t, ok(t, "connections", "list", "--json", "--socket", g.socket))
 }
 
+// metrics scrapes the gateway's /metrics on its admin socket: every sample, by its name and
+// labels as the exposition format writes them.
+func (g *ikeGateway) metrics(t *testing.T) map[string]float64 {
+	t.Helper()
+	hc := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", g.socket)
+	}}}
+	resp, err := hc.Get("http://p2sgw/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
 // virtualIP returns the address strongSwan got, from swanctl --list-sas.
 func virtualIP(t *testing.T, c *strongswan.Client) netip.Addr {
 	t.Helper()
@@ -335,6 +362,22 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 		if n := g.poolInUse(t); n != 2 {
 			t.Errorf("pool in use = %d, want 2", n)
 		}
+		// The metrics count the same traffic as the connections (within 1%: the counters
+		// are read a moment apart).
+		var in, out uint64
+		for _, c := range conns {
+			in, out = in+c.IngressBytes, out+c.EgressBytes
+		}
+		m := g.metrics(t)
+		for dir, want := range map[string]uint64{"in": in, "out": out} {
+			got := m[`p2sgw_tunnel_bytes_total{direction="`+dir+`"}`]
+			if got < float64(want)*0.99 || got > float64(want)*1.01 {
+				t.Errorf("metrics: %s bytes %v, the connections counted %d", dir, got, want)
+			}
+		}
+		if m[`p2sgw_connections{auth_method="certificate",protocol="IKEv2"}`] != 2 {
+			t.Errorf("metrics: connections %v, want 2", m[`p2sgw_connections{auth_method="certificate",protocol="IKEv2"}`])
+		}
 		mine := decodeJSON[[]connJSON](t, ok(t, "connections", "list", "--user", "ALICE@example.com", "--protocol", "ikev2", "--json", "--socket", g.socket))
 		if len(mine) != 1 || mine[0].ID != aliceID {
 			t.Errorf("connections list --user alice: %+v, want only %s", mine, aliceID)
@@ -400,6 +443,10 @@ func TestIKEv2Refusals(t *testing.T) {
 				t.Errorf("a refused client holds an address (%d in use)", n)
 			}
 		})
+	}
+	// Each refusal is counted by its reason.
+	if n := g.metrics(t)[`p2sgw_handshake_refusals_total{protocol="IKEv2",reason="AUTHENTICATION_FAILED",stage="IKE_AUTH"}`]; n != 4 {
+		t.Errorf("metrics count %v AUTHENTICATION_FAILED refusals, the test provoked 4", n)
 	}
 }
 

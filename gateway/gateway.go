@@ -76,6 +76,8 @@ type Gateway struct {
 	// aaa is the RADIUS client when auth_types has radius (set once by Serve before the admin
 	// API starts); nil otherwise.
 	aaa *aaa
+
+	metrics *metrics
 }
 
 // New opens the state in cfg.StateDir and prepares the gateway; it starts no listener.
@@ -113,6 +115,7 @@ func newWithStore(ctx context.Context, cfg *config.Config, opts Options, st stor
 	if g.sessions, err = session.NewRegistry(ctx, st, cfg.Name); err != nil {
 		return nil, err
 	}
+	g.metrics = newMetrics(g)
 	if g.pools, err = buildPools(ctx, cfg, nil, st, opts.Now); err != nil {
 		return nil, err
 	}
@@ -163,7 +166,7 @@ func (g *Gateway) Serve(ctx context.Context, ready func()) error {
 		g.aaa = a
 		defer a.close() // after the sessions' Stops are queued below
 	}
-	handler := api.NewHandler(g, g.log.With("component", "admin"))
+	handler := g.withMetrics(api.NewHandler(g, g.log.With("component", "admin")))
 	if err := g.listenAdmin(cfg, handler); err != nil {
 		g.closeListeners()
 		return err

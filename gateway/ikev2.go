@@ -100,6 +100,7 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config, plane *dat
 		Released:    v.released,
 		Deliver:     plane.Deliver,
 		FreeSPI:     v.freeSPI,
+		Refused:     func(stage, reason string) { g.metrics.refuse(session.IKEv2, stage, reason) },
 	}, timers(cfg), log)
 
 	g.lnMu.Lock()
@@ -253,6 +254,7 @@ func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 	}
 	v.g.log.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "auth", s.AuthMethod, "public_address", s.PublicAddr,
 		"vpn_address", s.VPNAddr, "ike", sa.Suite(), "esp", sa.Child.Suite)
+	v.g.metrics.established.Add(1)
 	if sa.Grant != nil && v.g.aaa != nil {
 		v.g.aaa.started(s, sa.Grant)
 	}
@@ -263,7 +265,7 @@ func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 func (v *ikev2) ended(sa *ike.SA, t *ike.Tunnel, reason string) {
 	ctx := context.Background()
 	v.plane.Detach(t.Addr(), t)
-	v.g.sessions.Remove(ctx, sa.Lease.Session)
+	v.g.metrics.removeSession(ctx, sa.Lease.Session)
 	if v.g.aaa != nil {
 		v.g.aaa.ended(sa.Lease.Session, reason, v.g.now())
 	}

@@ -281,6 +281,9 @@ func (c *sstpConn) run(ctx context.Context) string {
 				if errors.Is(err, io.EOF) || errors.Is(err, sstp.ErrDisconnected) {
 					return "disconnected by the client"
 				}
+				if errors.Is(err, sstp.ErrBinding) {
+					c.l.g.metrics.refuse(session.SSTP, "crypto_binding", "binding_failed")
+				}
 				return "SSTP: " + err.Error()
 			}
 			ip, err := c.ppp.Input(f)
@@ -336,6 +339,7 @@ func (c *sstpConn) Send(bufs [][]byte, offset int) {
 func (c *sstpConn) assign(res ppp.Result) (local, peer netip.Addr, dns []netip.Addr, err error) {
 	g := c.l.g
 	if err := g.admit(session.SSTP); err != nil {
+		g.metrics.refuse(session.SSTP, "admission", "connection_limit")
 		c.log.Info("SSTP client refused", "user", res.User, "reason", err)
 		return local, peer, nil, err
 	}
@@ -384,6 +388,7 @@ func (c *sstpConn) established(peer netip.Addr) error {
 	}
 	c.sess = s
 	g.log.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "auth", s.AuthMethod, "public_address", s.PublicAddr, "vpn_address", s.VPNAddr)
+	g.metrics.established.Add(1)
 	if c.grant != nil && g.aaa != nil {
 		g.aaa.started(s, c.grant)
 	}
@@ -398,7 +403,7 @@ func (c *sstpConn) end(reason string) {
 	c.sc.Close()
 	if c.sess != nil {
 		c.l.plane.Detach(c.sess.VPNAddr, c)
-		g.sessions.Remove(ctx, c.sess.ID)
+		g.metrics.removeSession(ctx, c.sess.ID)
 		if g.aaa != nil {
 			g.aaa.ended(c.sess.ID, reason, g.now())
 		}
@@ -453,6 +458,7 @@ func (c *sstpConn) radius(method, user string, req radius.Request) (ppp.Result, 
 	defer cancel()
 	resp, err := a.client.NewConversation().Exchange(ctx, req)
 	if err != nil {
+		c.l.g.metrics.refuse(session.SSTP, method, "radius_unavailable")
 		c.log.Info("SSTP sign-in failed: RADIUS", "user", user, "method", method, "err", err)
 		return ppp.Result{Message: "authentication server unavailable"}, nil
 	}
@@ -461,6 +467,7 @@ func (c *sstpConn) radius(method, user string, req radius.Request) (ppp.Result, 
 		if len(resp.ReplyMessage) > 0 {
 			msg += ": " + strings.Join(resp.ReplyMessage, " ")
 		}
+		c.l.g.metrics.refuse(session.SSTP, method, "rejected")
 		c.log.Info("SSTP sign-in refused", "user", user, "method", method, "reason", msg)
 		return ppp.Result{Message: truncate(msg, 200)}, nil
 	}
@@ -519,6 +526,7 @@ func (e *pppEAP) Exchange(packet []byte) ([]byte, bool, ppp.Result, error) {
 		e.c.auth = "radius"
 		return ans.Packet, true, ppp.Result{OK: true, User: e.user, MSK: ans.MSK, Data: ans.Grant}, nil
 	default:
+		e.c.l.g.metrics.refuse(session.SSTP, "eap", "rejected")
 		e.c.log.Info("SSTP sign-in refused", "user", e.user, "method", "eap", "reason", ans.Reason)
 		return ans.Packet, true, ppp.Result{Message: ans.Reason}, nil
 	}
@@ -568,6 +576,7 @@ func (e *pppEAPTLS) Exchange(packet []byte) ([]byte, bool, ppp.Result, error) {
 		if e.reason != nil {
 			why = e.reason
 		}
+		e.c.l.g.metrics.refuse(session.SSTP, "eap-tls", "certificate_refused")
 		e.c.log.Info("SSTP sign-in refused", "user", e.user, "method", "eap-tls", "reason", why)
 		return next.Bytes(), true, ppp.Result{Message: why.Error()}, nil
 	}

@@ -40,6 +40,21 @@ type Hooks struct {
 	Deliver func(from netip.Addr, bufs [][]byte, offset int) int
 	// FreeSPI gives back an inbound SPI that AllocateSPI handed out, once its SA is gone.
 	FreeSPI func(spi uint32)
+	// Refused, if set, counts a handshake the gateway refused: the exchange (IKE_SA_INIT or
+	// IKE_AUTH) and the notify it answered with (e.g. AUTHENTICATION_FAILED), for metrics.
+	Refused func(exchange, reason string)
+}
+
+// refusalReason is the notify a refusal answered with, or "other".
+func refusalReason(err error) string {
+	var ne *NotifyError
+	if errors.As(err, &ne) {
+		return ne.Type.String()
+	}
+	if errors.Is(err, ErrAuthFailed) {
+		return message.NotifyAuthenticationFailed.String()
+	}
+	return "other"
 }
 
 // Timers are the server's liveness timers.
@@ -516,6 +531,9 @@ func (s *Server) respond(h *handle, d datagram) bool {
 	sa, resp, err := Respond(s.cfg, d.buf, spiR, d.local, d.remote)
 	if err != nil {
 		s.log.Info("IKE_SA_INIT refused", "remote", d.remote, "err", err)
+		if s.hooks.Refused != nil && resp != nil {
+			s.hooks.Refused("IKE_SA_INIT", refusalReason(err))
+		}
 	}
 	if sa != nil {
 		// Findable before the client can answer: its IKE_AUTH may arrive at once.
@@ -545,6 +563,9 @@ func (s *Server) event(h *handle, ev Event, d datagram, err error) bool {
 		return false
 	case EventFailed:
 		s.log.Info("IKE_AUTH refused", "remote", d.remote, "reason", h.sa.Err)
+		if s.hooks.Refused != nil {
+			s.hooks.Refused("IKE_AUTH", refusalReason(h.sa.Err))
+		}
 		s.releaseLease(h)
 		return true
 	case EventDeleted:
