@@ -97,6 +97,9 @@ type Config struct {
 	StateDir string `yaml:"state_dir"`
 	// Admin sets the admin API's listeners.
 	Admin Admin `yaml:"admin"`
+	// MetricsListen, if set, serves /metrics and /healthz in plain HTTP on this host:port, for
+	// a Prometheus server and load balancers (the admin listeners serve /metrics too).
+	MetricsListen string `yaml:"metrics_listen,omitempty"`
 	// Log sets logging.
 	Log Log `yaml:"log"`
 }

@@ -37,6 +37,7 @@ var sectionComments = map[string]string{
 	"client_to_client":         "Let clients reach each other (off: clients reach only the VNet).",
 	"sstp_pap":                 "Also offer PAP to SSTP clients (RADIUS): no crypto binding protects it. Off by default.",
 	"admin":                    "The admin API: a unix socket, and optionally TCP with mutual TLS.",
+	"metrics_listen":           "Prometheus /metrics and /healthz in plain HTTP on this host:port (empty: only on the admin listeners).",
 	"log":                      "Logging: format text or json, level debug, info, warn or error.",
 }
 

@@ -247,6 +247,11 @@ func (v *checker) secretLength(field string, n int) {
 
 func (v *checker) stateAndAdmin() {
 	c := v.c
+	if c.MetricsListen != "" {
+		if msg := hostPortProblem(c.MetricsListen, "198.19.0.1:9100", true); msg != "" {
+			v.errorf("metrics_listen", "%s", msg)
+		}
+	}
 	v.absPath("state_dir", c.StateDir)
 	v.absPath("admin.socket", c.Admin.Socket)
 	a := c.Admin

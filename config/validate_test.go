@@ -185,6 +185,7 @@ func TestValidateRules(t *testing.T) {
 		{"radius timeout syntax", func(c *Config) { withRADIUS(tf, c); c.RADIUS.Timeout = "5" }, `radius.timeout: "5" is not a duration (e.g. "5s")`},
 		{"radius timeout range", func(c *Config) { withRADIUS(tf, c); c.RADIUS.Timeout = "2m" }, `radius.timeout: 2m is out of range (1s to 1m0s)`},
 		{"radius retries", func(c *Config) { withRADIUS(tf, c); c.RADIUS.Retries = ptr(11) }, `radius.retries: 11 is out of range (0 to 10)`},
+		{"metrics_listen without a port", func(c *Config) { c.MetricsListen = "198.19.0.1" }, `metrics_listen: "198.19.0.1" is not host:port (e.g. "198.19.0.1:9100")`},
 		{"radius interim syntax", func(c *Config) { withRADIUS(tf, c); c.RADIUS.InterimInterval = "often" }, `radius.interim_interval: "often" is not a duration (e.g. "5m")`},
 		{"radius interim range", func(c *Config) { withRADIUS(tf, c); c.RADIUS.InterimInterval = "500ms" }, `radius.interim_interval: 500ms is out of range (1s to 24h0m0s)`},
 		{"radius nas identifier", func(c *Config) { withRADIUS(tf, c); c.RADIUS.NASIdentifier = strings.Repeat("n", 254) }, `radius.nas_identifier: 254 characters is too long (at most 253)`},

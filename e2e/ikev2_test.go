@@ -450,6 +450,34 @@ func TestIKEv2Refusals(t *testing.T) {
 	}
 }
 
+// TestMetricsListen: with metrics_listen, a Prometheus server on the VNet scrapes /metrics in
+// plain HTTP and a load balancer gets /healthz; status lists the listener.
+func TestMetricsListen(t *testing.T) {
+	testnet.Require(t)
+	tp := testnet.New(t, testnet.Options{Clients: 1})
+	addr := testnet.GatewayVNetAddr.String() + ":9100"
+	g := startIKEGatewayWith(t, tp, []string{"--metrics-listen", addr})
+	hc := tp.VNet.HTTPClient(5 * time.Second)
+	resp, err := hc.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape from the VNet: %v\n%s", err, g.proc.Output())
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `p2sgw_pool_addresses{pool="100.64.0.0/24"} 253`) {
+		t.Errorf("metrics lack the pool:\n%.2000s", body)
+	}
+	if resp, err := hc.Get("http://" + addr + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("/healthz: %v", err)
+	}
+	if resp, err := hc.Get("http://" + addr + "/v1/status"); err == nil && resp.StatusCode == 200 {
+		t.Error("the plain metrics listener serves the admin API")
+	}
+	if !strings.Contains(ok(t, "status", "--socket", g.socket).stdout, "metrics") {
+		t.Error("status does not list the metrics listener")
+	}
+}
+
 // TestIKEv2ClientToClient: with client_to_client on, the gateway grants the pool in the traffic
 // selectors and forwards between clients: alice pings bob.
 func TestIKEv2ClientToClient(t *testing.T) {

@@ -171,6 +171,10 @@ func (g *Gateway) Serve(ctx context.Context, ready func()) error {
 		g.closeListeners()
 		return err
 	}
+	if err := g.listenMetrics(cfg); err != nil {
+		g.closeListeners()
+		return err
+	}
 	var protocols []<-chan struct{}
 	ikev2, sstp := slices.Contains(cfg.TunnelTypes, config.TunnelIKEv2), slices.Contains(cfg.TunnelTypes, config.TunnelSSTP)
 	if (ikev2 || sstp) && !g.opts.AdminOnly {
@@ -313,6 +317,7 @@ func restartOnly(a, b *config.Config, tunnels bool) []string {
 	add(a.Name != b.Name, "name")
 	add(a.StateDir != b.StateDir, "state_dir")
 	add(a.Admin != b.Admin, "admin")
+	add(a.MetricsListen != b.MetricsListen, "metrics_listen")
 	add(a.Listen != b.Listen, "listen")
 	add(a.Log.Format != b.Log.Format, "log.format")
 	add(!slices.Equal(a.TunnelTypes, b.TunnelTypes), "tunnel_types")
@@ -331,6 +336,7 @@ func restartOnly(a, b *config.Config, tunnels bool) []string {
 // keepRestartOnly puts the running values of the restart-only settings into next.
 func keepRestartOnly(running, next *config.Config, tunnels bool) {
 	next.StateDir, next.Admin, next.Listen, next.Name, next.Log.Format = running.StateDir, running.Admin, running.Listen, running.Name, running.Log.Format
+	next.MetricsListen = running.MetricsListen
 	next.TunnelTypes, next.AuthTypes, next.RADIUS = running.TunnelTypes, running.AuthTypes, running.RADIUS
 	if tunnels {
 		next.TUN, next.IKE, next.LegacyWindowsProposals = running.TUN, running.IKE, running.LegacyWindowsProposals

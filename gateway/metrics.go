@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -10,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/p2sgw/p2sgw/api"
+	"github.com/p2sgw/p2sgw/config"
 	"github.com/p2sgw/p2sgw/dataplane"
 	"github.com/p2sgw/p2sgw/session"
 )
@@ -48,6 +53,22 @@ func (g *Gateway) withMetrics(h http.Handler) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", h)
 	return mux
+}
+
+// listenMetrics serves /metrics and /healthz in plain HTTP on metrics_listen, if set.
+func (g *Gateway) listenMetrics(cfg *config.Config) error {
+	if cfg.MetricsListen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		return fmt.Errorf("metrics_listen %s: %w", cfg.MetricsListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	g.serveHTTP(api.Listener{Name: "metrics", Network: "tcp", Address: ln.Addr().String()}, ln, mux, nil)
+	return nil
 }
 
 // refuse counts a refused handshake.

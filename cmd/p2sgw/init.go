@@ -38,6 +38,7 @@ func runInit(_ context.Context, env *cmdEnv, args []string) error {
 	socket := fs.String("socket", config.DefaultSocket, "the admin API's unix socket")
 	force := fs.Bool("force", false, "replace an existing gateway.yaml and server certificate")
 	keyName := fs.String("key", string(pki.DefaultKeyType), "key type of the server CA and certificate: "+pkiKeyTypeList())
+	metricsListen := fs.String("metrics-listen", "", "serve Prometheus /metrics and /healthz in plain HTTP on HOST:PORT (default: only on the admin listeners)")
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
@@ -51,6 +52,7 @@ func runInit(_ context.Context, env *cmdEnv, args []string) error {
 	if cfg.RADIUS, err = initRADIUS(auths, radiusServers, radiusSecrets); err != nil {
 		return err
 	}
+	cfg.MetricsListen = *metricsListen
 	if cfg.StateDir, err = filepath.Abs(*stateDir); err != nil {
 		return err
 	}
