@@ -48,6 +48,7 @@ func init() {
 	commands = []*command{
 		{"init", "write a gateway configuration, its server CA and server certificate", runInit},
 		{"serve", "run the gateway daemon", runServe},
+		{"install-service", "write the systemd unit that runs p2sgw serve", runInstallService},
 		{"demo", "a tour: gateway and real clients in namespaces of its own (as root), or the admin tour", runDemo},
 		{"status", "show the gateway: SKU and limits, tunnel and auth types, listeners, pools, connections", runStatus},
 		{"reload", "ask the running gateway to re-read its configuration", runReload},
