@@ -953,3 +953,32 @@ func TestIKEv2ProposalMatrix(t *testing.T) {
 		})
 	}
 }
+
+// TestIKEv2ConnectionLimit: with a Custom SKU's max_ikev2_connections of 1, the second client
+// is refused (INTERNAL_ADDRESS_FAILURE), and the refusal is logged and counted; once the first
+// disconnects, the second gets in.
+func TestIKEv2ConnectionLimit(t *testing.T) {
+	testnet.Require(t, strongswan.Tools...)
+	tp := testnet.New(t, testnet.Options{Clients: 2, ForwardOnGateway: true})
+	g := startIKEGatewayWith(t, tp, []string{"--sku", "Custom", "--max-connections", "10"},
+		"max_connections: 10", "max_connections: 10\n  max_ikev2_connections: 1")
+	alice, _ := g.client(t, 0, "alice@example.com", g.issueClient(t, "alice@example.com", "ecdsa-p256"))
+	if out, err := alice.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("first client: %v\n%s", err, out)
+	}
+	bob, _ := g.client(t, 1, "bob@example.com", g.issueClient(t, "bob@example.com", "ecdsa-p256"))
+	if out, err := bob.Initiate(context.Background(), "p2s"); err == nil {
+		t.Fatalf("a second client passed max_ikev2_connections 1:\n%s", out)
+	}
+	if !strings.Contains(g.proc.Output(), "1 of 1 IKEv2 connections in use (SKU Custom)") {
+		t.Errorf("the gateway did not log the limit:\n%s", g.proc.Output())
+	}
+	if n := g.metrics(t)[`p2sgw_handshake_refusals_total{protocol="IKEv2",reason="INTERNAL_ADDRESS_FAILURE",stage="IKE_AUTH"}`]; n != 1 {
+		t.Errorf("metrics count %v limit refusals, want 1", n)
+	}
+	ok(t, "connections", "disconnect", "--user", "alice@example.com", "--socket", g.socket)
+	clientSAEnds(t, alice, "connections disconnect")
+	if out, err := bob.Initiate(context.Background(), "p2s"); err != nil {
+		t.Fatalf("the second client once the first left: %v\n%s\nclient:\n%s\ngateway:\n%s", err, out, bob.Log(), g.proc.Output())
+	}
+}

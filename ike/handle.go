@@ -188,6 +188,23 @@ func (sa *SA) Delete() ([]byte, error) {
 	return req, nil
 }
 
+// Abandon returns an INFORMATIONAL request deleting an IKE SA the gateway refused after the
+// client authenticated (a CHILD SA refused in IKE_AUTH, RFC 7296 §1.2, such as a full pool or a
+// connection limit): the client holds that IKE SA, the gateway does not keep it, and without
+// the Delete the client would go on using it. nil if the client holds no such SA.
+func (sa *SA) Abandon() []byte {
+	if !sa.authSent {
+		return nil
+	}
+	req, err := sa.seal(sa.header(message.ExchangeInformational, false, sa.nextOwnID), []message.Payload{&message.Delete{Protocol: message.ProtocolIKE}})
+	if err != nil {
+		return nil
+	}
+	sa.nextOwnID++
+	sa.authSent = false
+	return req
+}
+
 // Liveness returns an empty INFORMATIONAL request (dead peer detection).
 func (sa *SA) Liveness() ([]byte, error) {
 	return sa.request(message.ExchangeInformational, nil)

@@ -164,6 +164,7 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 		if serr != nil {
 			return nil, EventFailed, err
 		}
+		sa.authSent = true // the client now holds an IKE SA: Abandon deletes it
 		return resp, EventFailed, err
 	}
 	out, err := sa.authPayloads(ps.Find(message.PayloadIDr))

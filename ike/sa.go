@@ -143,6 +143,7 @@ type SA struct {
 	local    netip.AddrPort
 	remote   netip.AddrPort
 
+	authSent     bool             // a refused IKE_AUTH still carried our AUTH (see Abandon)
 	pendingRekey *pendingRekey    // our CHILD SA rekey request, until its answer
 	pendingIKE   *pendingIKERekey // our IKE SA rekey request, until its answer
 

@@ -562,6 +562,9 @@ func (s *Server) event(h *handle, ev Event, d datagram, err error) bool {
 		}
 		return false
 	case EventFailed:
+		if del := h.sa.Abandon(); del != nil {
+			s.send(d, del) // best effort: a client that misses it finds the SA dead by DPD
+		}
 		s.log.Info("IKE_AUTH refused", "remote", d.remote, "reason", h.sa.Err)
 		if s.hooks.Refused != nil {
 			s.hooks.Refused("IKE_AUTH", refusalReason(h.sa.Err))
