@@ -567,6 +567,9 @@ func TestIKEv2DeadPeer(t *testing.T) {
 	if !strings.Contains(g.proc.Output(), "no answer to the liveness check") {
 		t.Errorf("the gateway did not log why it removed the client:\n%s", g.proc.Output())
 	}
+	if n := g.metrics(t)[`p2sgw_ike_events_total{event="dead_peer"}`]; n != 1 {
+		t.Errorf("metrics count %v dead peers, want 1", n)
+	}
 }
 
 // TestIKEv2ChildRekey: strongSwan rekeys its CHILD SA every few seconds (with and without PFS)
@@ -854,6 +857,9 @@ func TestIKEv2GatewayIKERekey(t *testing.T) {
 	}
 	if strings.Contains(log, `by="the client"`) {
 		t.Errorf("the client rekeyed the IKE SA; this test is about the gateway's rekeys:\n%s", log)
+	}
+	if n := g.metrics(t)[`p2sgw_ike_events_total{event="ike_sa_rekey"}`]; n < 2 {
+		t.Errorf("metrics count %v IKE SA rekeys, the log shows at least 2", n)
 	}
 	if n := strings.Count(log, "CHILD SA rekeyed"); n < 1 {
 		t.Errorf("no CHILD SA rekey by the client on the gateway's IKE SAs:\n%s\nclient:\n%s", log, c.Log())

@@ -101,6 +101,7 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config, plane *dat
 		Deliver:     plane.Deliver,
 		FreeSPI:     v.freeSPI,
 		Refused:     func(stage, reason string) { g.metrics.refuse(session.IKEv2, stage, reason) },
+		Happened:    func(event string) { g.metrics.ikeEvents.WithLabelValues(event).Inc() },
 	}, timers(cfg), log)
 
 	g.lnMu.Lock()

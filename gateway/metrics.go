@@ -27,7 +27,8 @@ type metrics struct {
 	g   *Gateway
 	reg *prometheus.Registry
 
-	refused *prometheus.CounterVec // handshakes refused, by protocol, stage and reason
+	refused   *prometheus.CounterVec // handshakes refused, by protocol, stage and reason
+	ikeEvents *prometheus.CounterVec // rekeys and dead peers of established IKE SAs
 
 	mu    sync.Mutex // guards ended
 	ended session.Traffic
@@ -43,7 +44,11 @@ func newMetrics(g *Gateway) *metrics {
 			Help: "Connection attempts the gateway refused, by protocol, stage and reason (the IKEv2 notify, or the SSTP/PPP reason).",
 		}, []string{"protocol", "stage", "reason"}),
 	}
-	m.reg.MustRegister(m.refused, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.ikeEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "p2sgw_ike_events_total",
+		Help: "Events of established IKEv2 sessions: child_sa_rekey, ike_sa_rekey, dead_peer (a client that stopped answering and was removed).",
+	}, []string{"event"})
+	m.reg.MustRegister(m.refused, m.ikeEvents, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

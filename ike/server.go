@@ -43,6 +43,15 @@ type Hooks struct {
 	// Refused, if set, counts a handshake the gateway refused: the exchange (IKE_SA_INIT or
 	// IKE_AUTH) and the notify it answered with (e.g. AUTHENTICATION_FAILED), for metrics.
 	Refused func(exchange, reason string)
+	// Happened, if set, counts an event of an established SA, for metrics: "child_sa_rekey",
+	// "ike_sa_rekey", "dead_peer".
+	Happened func(event string)
+}
+
+func (s *Server) happened(event string) {
+	if s.hooks.Happened != nil {
+		s.hooks.Happened(event)
+	}
 }
 
 // refusalReason is the notify a refusal answered with, or "other".
@@ -489,6 +498,7 @@ func (s *Server) run(h *handle) {
 			}
 			if live.expired() {
 				s.log.Info("client gone: no answer to the liveness check", "peer", h.sa.Peer, "remote", h.tunnel.Remote(), "waited", s.timers.DeadPeerTimeout)
+				s.happened("dead_peer")
 				s.end(h, "dead peer: no answer for "+s.timers.DeadPeerTimeout.String())
 				return
 			}
@@ -689,6 +699,7 @@ func (s *Server) replaceIKE(h *handle) {
 	s.bySPI[next.LocalSPI()] = h
 	s.mu.Unlock()
 	h.old, h.sa = h.sa, next
+	s.happened("ike_sa_rekey")
 	by := "the client"
 	if next.IsInitiator() {
 		by = "the gateway"
@@ -724,6 +735,7 @@ func (s *Server) rekey(h *handle) error {
 	t.in = in // the old inbound SA stays in s.tunnels until the client deletes it
 	t.mu.Unlock()
 	h.sa.InstallRekeyed()
+	s.happened("child_sa_rekey")
 	s.log.Info("CHILD SA rekeyed", "peer", h.sa.Peer, "esp", h.sa.Child.Suite, "spi_in", fmt.Sprintf("%08x", spi))
 	return nil
 }
