@@ -202,6 +202,7 @@ func (sa *SA) Abandon() []byte {
 	}
 	sa.nextOwnID++
 	sa.authSent = false
+	sa.state, sa.awaiting = StateDeleting, true // its answer ends the SA (EventDeleted)
 	return req
 }
 

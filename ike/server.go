@@ -573,7 +573,9 @@ func (s *Server) event(h *handle, ev Event, d datagram, err error) bool {
 		return false
 	case EventFailed:
 		if del := h.sa.Abandon(); del != nil {
-			s.send(d, del) // best effort: a client that misses it finds the SA dead by DPD
+			// The client may take the Delete before the IKE_AUTH answer that makes the SA exist
+			// for it, and ignore it: it is sent again until answered.
+			s.awaitDelete(h, d, del, 500*time.Millisecond)
 		}
 		s.log.Info("IKE_AUTH refused", "remote", d.remote, "reason", h.sa.Err)
 		if s.hooks.Refused != nil {
@@ -773,26 +775,35 @@ func (s *Server) disconnect(h *handle, last datagram, reason string) {
 	}
 	d := datagram{remote: h.tunnel.Remote(), local: h.tunnel.local, natt: true}
 	if del, err := h.sa.Delete(); err == nil {
-		deadline := time.NewTimer(deleteTimeout)
-		defer deadline.Stop()
-		retry := time.NewTicker(time.Second)
-		defer retry.Stop()
-		s.send(d, del)
-	wait:
-		for {
-			select {
-			case m := <-h.mailbox:
-				if _, ev, _ := h.sa.Handle(m.buf); ev == EventDeleted {
-					break wait
-				}
-			case <-retry.C:
-				s.send(d, del)
-			case <-deadline.C:
-				break wait
-			}
-		}
+		s.awaitDelete(h, d, del, time.Second)
 	}
 	s.end(h, reason)
+}
+
+// awaitDelete sends our Delete of h's IKE SA to d and retransmits it every retry until the
+// answer comes or deleteTimeout passes, answering the client's messages meanwhile.
+func (s *Server) awaitDelete(h *handle, d datagram, del []byte, retry time.Duration) {
+	deadline := time.NewTimer(deleteTimeout)
+	defer deadline.Stop()
+	again := time.NewTicker(retry)
+	defer again.Stop()
+	s.send(d, del)
+	for {
+		select {
+		case m := <-h.mailbox:
+			resp, ev, _ := h.sa.Handle(m.buf)
+			if resp != nil {
+				s.send(m, resp)
+			}
+			if ev == EventDeleted {
+				return
+			}
+		case <-again.C:
+			s.send(d, del)
+		case <-deadline.C:
+			return
+		}
+	}
 }
 
 // end tears down an established SA.
