@@ -13,6 +13,7 @@ import (
 
 	"github.com/p2sgw/p2sgw/config"
 	"github.com/p2sgw/p2sgw/gateway"
+	"github.com/p2sgw/p2sgw/internal/ratelog"
 )
 
 func runServe(ctx context.Context, env *cmdEnv, args []string) error {
@@ -59,12 +60,20 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	return g.Serve(ctx, func() { sdNotify("READY=1") })
 }
 
+// Each kind of log line (its message) may be written logRate times a second after a burst of
+// logBurst; what a flood of refused handshakes would write beyond that is counted instead.
+const (
+	logRate  = 20
+	logBurst = 200
+)
+
 func newLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(ratelog.New(h, logRate, logBurst, nil))
 }
 
 // sdNotify tells systemd (Type=notify) about the service's state; without NOTIFY_SOCKET it
