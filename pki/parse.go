@@ -33,7 +33,9 @@ const (
 // several). Anything else is an error wrapping ErrNotCertificate that says what was found.
 // It never panics, whatever the bytes.
 func ParseCertificate(data []byte) (*x509.Certificate, error) {
-	if len(data) > 0 && data[0] == derSequence {
+	// A certificate is a SEQUENCE of more than 127 bytes, so its length takes the long form
+	// (0x81…): text that merely starts with '0' (0x30, a thumbprint, say) is not taken for DER.
+	if len(data) > 1 && data[0] == derSequence && data[1] > 0x80 {
 		// DER is parsed untrimmed: its last bytes may well look like white space.
 		cert, err := x509.ParseCertificate(data)
 		if err != nil {

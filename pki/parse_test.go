@@ -82,6 +82,7 @@ func TestParseCertificate(t *testing.T) {
 		{"base64 of garbage", []byte(base64.StdEncoding.EncodeToString([]byte("not DER at all"))), "expected PEM"},
 		{"base64 of bad DER", []byte(base64.StdEncoding.EncodeToString(der[:100])), "base64 DER"},
 		{"thumbprint instead", []byte(ThumbprintsOf(der).SHA1), "expected PEM"},
+		{"thumbprint starting with 0", []byte("0" + ThumbprintsOf(der).SHA1[1:]), "expected PEM"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
