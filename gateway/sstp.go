@@ -157,8 +157,12 @@ type sstpConn struct {
 	// counters are the session's, for Send: set before the data plane can call it and never
 	// changed, so a Send that outlives Detach still finds them.
 	counters *session.Counters
-	release  func() // gives back the connection's pre-authentication place, once
+	release  func()   // gives back the connection's pre-authentication place, once
+	frames   [][]byte // Send's, reused
 }
+
+// pppHeaderLen is what ppp.FrameIP puts before an IPv4 packet: FF 03 and the protocol.
+const pppHeaderLen = 4
 
 func (s *sstpListener) serve(ctx context.Context, raw net.Conn) {
 	remote, _ := netip.ParseAddrPort(raw.RemoteAddr().String())
@@ -315,18 +319,22 @@ func (c *sstpConn) run(ctx context.Context) string {
 // as few TLS records as the SSTP layer can. A packet over the client's MRU, or any after the
 // link went down, is dropped. A client that stops reading holds it at most sstp's write
 // timeout, after which its call fails.
+//
+// The PPP header goes into the headroom before each packet, so nothing is copied or
+// allocated per packet; frames is reused, as the data plane calls Send from one goroutine.
 func (c *sstpConn) Send(bufs [][]byte, offset int) {
-	frames := make([][]byte, 0, len(bufs))
+	frames := c.frames[:0]
 	var bytes uint64
 	for _, b := range bufs {
 		pkt := b[offset:]
-		f, err := c.ppp.FrameIP(nil, pkt)
+		f, err := c.ppp.FrameIP(b[:offset-pppHeaderLen], pkt) // in place: its header ends where pkt starts
 		if err != nil {
 			continue
 		}
-		frames = append(frames, f)
+		frames = append(frames, f[offset-pppHeaderLen:])
 		bytes += uint64(len(pkt))
 	}
+	c.frames = frames
 	if len(frames) == 0 || c.sc.WriteFrames(frames) != nil {
 		return
 	}
