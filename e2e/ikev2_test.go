@@ -961,8 +961,8 @@ func TestIKEv2ProposalMatrix(t *testing.T) {
 }
 
 // TestIKEv2ConnectionLimit: with a Custom SKU's max_ikev2_connections of 1, the second client
-// is refused (INTERNAL_ADDRESS_FAILURE), and the refusal is logged and counted; once the first
-// disconnects, the second gets in.
+// is refused (INTERNAL_ADDRESS_FAILURE), the refusal is logged and counted, and the IKE SA the
+// client holds after it is deleted; once the first disconnects, the second gets in.
 func TestIKEv2ConnectionLimit(t *testing.T) {
 	testnet.Require(t, strongswan.Tools...)
 	tp := testnet.New(t, testnet.Options{Clients: 2, ForwardOnGateway: true})
@@ -982,6 +982,8 @@ func TestIKEv2ConnectionLimit(t *testing.T) {
 	if n := g.metrics(t)[`p2sgw_handshake_refusals_total{protocol="IKEv2",reason="INTERNAL_ADDRESS_FAILURE",stage="IKE_AUTH"}`]; n != 1 {
 		t.Errorf("metrics count %v limit refusals, want 1", n)
 	}
+	// The refused client authenticated, so it holds an IKE SA until the gateway's Delete.
+	clientSAEnds(t, bob, "the refusal")
 	ok(t, "connections", "disconnect", "--user", "alice@example.com", "--socket", g.socket)
 	clientSAEnds(t, alice, "connections disconnect")
 	if out, err := bob.Initiate(context.Background(), "p2s"); err != nil {

@@ -127,6 +127,7 @@ type datagram struct {
 const (
 	halfOpenTimeout = 30 * time.Second // an SA that does not finish IKE_AUTH in time is dropped
 	deleteTimeout   = 3 * time.Second  // how long we wait for the answer to our Delete
+	abandonDelay    = 200 * time.Millisecond
 	mailboxSize     = 64
 )
 
@@ -572,16 +573,17 @@ func (s *Server) event(h *handle, ev Event, d datagram, err error) bool {
 		}
 		return false
 	case EventFailed:
-		if del := h.sa.Abandon(); del != nil {
-			// The client may take the Delete before the IKE_AUTH answer that makes the SA exist
-			// for it, and ignore it: it is sent again until answered.
-			s.awaitDelete(h, d, del, 500*time.Millisecond)
-		}
 		s.log.Info("IKE_AUTH refused", "remote", d.remote, "reason", h.sa.Err)
 		if s.hooks.Refused != nil {
 			s.hooks.Refused("IKE_AUTH", refusalReason(h.sa.Err))
 		}
 		s.releaseLease(h)
+		if del := h.sa.Abandon(); del != nil {
+			// Sent a moment after the IKE_AUTH answer: a client that takes it before the
+			// answer (which makes the SA exist for it) ignores it, and may count its message
+			// ID as used, so that retransmissions would be ignored too.
+			s.awaitDelete(h, d, del, abandonDelay, 500*time.Millisecond)
+		}
 		return true
 	case EventDeleted:
 		s.end(h, "deleted by the client")
@@ -775,16 +777,19 @@ func (s *Server) disconnect(h *handle, last datagram, reason string) {
 	}
 	d := datagram{remote: h.tunnel.Remote(), local: h.tunnel.local, natt: true}
 	if del, err := h.sa.Delete(); err == nil {
-		s.awaitDelete(h, d, del, time.Second)
+		s.awaitDelete(h, d, del, 0, time.Second)
 	}
 	s.end(h, reason)
 }
 
-// awaitDelete sends our Delete of h's IKE SA to d and retransmits it every retry until the
-// answer comes or deleteTimeout passes, answering the client's messages meanwhile.
-func (s *Server) awaitDelete(h *handle, d datagram, del []byte, retry time.Duration) {
+// awaitDelete sends our Delete of h's IKE SA to d after delay and retransmits it every retry
+// until the answer comes or deleteTimeout passes, answering the client's messages meanwhile.
+func (s *Server) awaitDelete(h *handle, d datagram, del []byte, delay, retry time.Duration) {
 	deadline := time.NewTimer(deleteTimeout)
 	defer deadline.Stop()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
 	again := time.NewTicker(retry)
 	defer again.Stop()
 	s.send(d, del)
