@@ -220,7 +220,7 @@ func (p *profile) setClient(c *Client) error {
 	}
 	p.user = c.Name
 	if p.user == "" {
-		p.user = certName(p.leaf)
+		p.user = CertName(p.leaf)
 	}
 	if len(c.KeyPEM) != 0 {
 		key, err := parseKey(c.KeyPEM)
@@ -247,9 +247,9 @@ func (p *profile) setClient(c *Client) error {
 	return nil
 }
 
-// certName is the identity a certificate is best known by: its first email address, else
+// CertName is the identity a certificate is best known by: its first email address, else
 // its first DNS name, else its CN — the order the gateway matches IDi against.
-func certName(c *x509.Certificate) string {
+func CertName(c *x509.Certificate) string {
 	switch {
 	case len(c.EmailAddresses) > 0:
 		return c.EmailAddresses[0]

@@ -49,15 +49,26 @@ func Dial(ctx context.Context, conn net.Conn, host string, opts ...ClientOption)
 	for _, f := range opts {
 		f(&o)
 	}
-	deadline := time.Now().Add(DefaultNegotiationTimeout)
+	c := &ClientConn{}
+	br, err := setup(ctx, conn, DefaultNegotiationTimeout, func(br *bufio.Reader) error { return c.handshake(conn, br, host) })
+	if err != nil {
+		return nil, err
+	}
+	c.l = newLink(conn, br, o.log, c, o.hello)
+	return c, nil
+}
+
+// setup runs a call's set-up (handshake) on conn under a deadline: timeout, or ctx's if
+// sooner; cancelling ctx wakes it. It returns the reader the call goes on with.
+func setup(ctx context.Context, conn net.Conn, timeout time.Duration, handshake func(*bufio.Reader) error) (*bufio.Reader, error) {
+	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(wakeTime) })
 	br := bufio.NewReaderSize(conn, readBufferSize)
-	c := &ClientConn{}
-	err := c.handshake(conn, br, host)
+	err := handshake(br)
 	if !stop() {
 		err = cmpOr(context.Cause(ctx), err)
 	}
@@ -68,8 +79,7 @@ func Dial(ctx context.Context, conn net.Conn, host string, opts ...ClientOption)
 		return nil, err
 	}
 	_ = conn.SetDeadline(time.Time{})
-	c.l = newLink(conn, br, o.log, c, o.hello)
-	return c, nil
+	return br, nil
 }
 
 func (c *ClientConn) handshake(conn net.Conn, br *bufio.Reader, host string) error {

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync/atomic"
 	"time"
 )
@@ -128,24 +127,10 @@ func Accept(ctx context.Context, conn net.Conn, cfg ServerConfig) (*ServerConn, 
 	if _, err := io.ReadFull(cfg.Rand, c.nonce[:]); err != nil {
 		return nil, fmt.Errorf("sstp: nonce: %w", err)
 	}
-	deadline := time.Now().Add(cfg.NegotiationTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	_ = conn.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(wakeTime) })
-	br := bufio.NewReaderSize(conn, readBufferSize)
-	err = c.handshake(conn, br)
-	if !stop() {
-		err = cmpOr(context.Cause(ctx), err)
-	}
+	br, err := setup(ctx, conn, cfg.NegotiationTimeout, func(br *bufio.Reader) error { return c.handshake(conn, br) })
 	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			err = fmt.Errorf("sstp: call setup: %w", ErrTimeout)
-		}
 		return nil, err
 	}
-	_ = conn.SetDeadline(time.Time{})
 	c.l = newLink(conn, br, c.log, c, cfg.HelloInterval)
 	return c, nil
 }

@@ -129,18 +129,6 @@ func loadClient(path, password string) (*clientconfig.Client, error) {
 			return nil, err
 		}
 	}
-	c.Name = identity(c.Chain[0])
+	c.Name = clientconfig.CertName(c.Chain[0])
 	return c, nil
-}
-
-// identity is the name a client certificate is used under: its first email address, else its
-// first DNS name, else its common name — as `pki issue-client` puts the name in the SAN.
-func identity(c *x509.Certificate) string {
-	switch {
-	case len(c.EmailAddresses) > 0:
-		return c.EmailAddresses[0]
-	case len(c.DNSNames) > 0:
-		return c.DNSNames[0]
-	}
-	return c.Subject.CommonName
 }
