@@ -68,7 +68,8 @@ type Response struct {
 // Conversation is one client's authentication, which may take several Access-Request /
 // Access-Challenge rounds (an EAP relay). Its first request goes to the servers in priority
 // order; every later one echoes the State of the last Access-Challenge and goes to the server
-// that answered the first, with no failover (only that server knows the State).
+// that answered the first, with no failover (only that server knows the State), even after a
+// Reconfigure has dropped that server.
 //
 // A Conversation is not safe for concurrent use; its rounds are sequential anyway. It ends
 // with an Access-Accept or Access-Reject. After an error it may be tried again: the next
@@ -94,13 +95,14 @@ func (cv *Conversation) Exchange(ctx context.Context, req Request) (*Response, e
 	if err := req.check(); err != nil {
 		return nil, err
 	}
+	st := cv.c.settings()
 	var resp *Response
 	var state []byte
 	var err error
 	if cv.server != nil {
-		resp, state, err = cv.c.access(ctx, cv.server, req, cv.state)
+		resp, state, err = cv.c.access(ctx, st, cv.server, req, cv.state)
 	} else {
-		resp, state, err = cv.first(ctx, req)
+		resp, state, err = cv.first(ctx, st, req)
 	}
 	if err != nil {
 		return nil, err
@@ -116,13 +118,13 @@ func (cv *Conversation) Exchange(ctx context.Context, req Request) (*Response, e
 // still tried, last, and its first answer brings it back to its place.
 const holdOff = 30 * time.Second
 
-// accessOrder is the order a new conversation tries the servers: by priority, with the ones
+// accessOrder is the order a new conversation tries st's servers: by priority, with the ones
 // that failed within holdOff moved to the end (in priority order among themselves).
-func (c *Client) accessOrder() []*server {
+func accessOrder(st *settings) []*server {
 	now := time.Now()
-	out := make([]*server, 0, len(c.servers))
+	out := make([]*server, 0, len(st.servers))
 	var held []*server
-	for _, s := range c.servers {
+	for _, s := range st.servers {
 		if s.heldOff(now) {
 			held = append(held, s)
 		} else {
@@ -132,12 +134,12 @@ func (c *Client) accessOrder() []*server {
 	return append(out, held...)
 }
 
-// first sends the first request of a conversation to the servers in turn.
-func (cv *Conversation) first(ctx context.Context, req Request) (*Response, []byte, error) {
+// first sends the first request of a conversation to st's servers in turn.
+func (cv *Conversation) first(ctx context.Context, st *settings, req Request) (*Response, []byte, error) {
 	var errs []error
-	servers := cv.c.accessOrder()
+	servers := accessOrder(st)
 	for i, s := range servers {
-		resp, state, err := cv.c.access(ctx, s, req, nil)
+		resp, state, err := cv.c.access(ctx, st, s, req, nil)
 		if err == nil {
 			cv.server = s
 			return resp, state, nil
@@ -155,18 +157,19 @@ func (cv *Conversation) first(ctx context.Context, req Request) (*Response, []by
 
 // access sends one Access-Request to s, carrying state if not nil, and decodes its answer
 // and the State it carries.
-func (c *Client) access(ctx context.Context, s *server, req Request, state []byte) (*Response, []byte, error) {
+func (c *Client) access(ctx context.Context, st *settings, s *server, req Request, state []byte) (*Response, []byte, error) {
 	x := exchange{
 		addr:   s.Address,
+		kind:   kindAccess,
 		codes:  accessAnswers,
 		needMA: true,
 		build: func(id byte) ([]byte, sent, error) {
 			r := sent{id: id, auth: newAuthenticator()}
-			b, err := buildAccessRequest(r, s.Secret, c.nasID, req, state)
+			b, err := buildAccessRequest(r, s.Secret, st.nasID, req, state)
 			return b, r, err
 		},
 	}
-	r, err := c.roundTrip(ctx, s, x)
+	r, err := c.roundTrip(ctx, st, s, x)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -503,21 +503,27 @@ func TestMalformedAccept(t *testing.T) {
 	})
 }
 
+// invalidConfigs are refused by New and Reconfigure alike, with an error that mentions want.
+var invalidConfigs = []struct {
+	name string
+	cfg  Config
+	want string
+}{
+	{"no servers", Config{}, "no RADIUS server"},
+	{"no secret", Config{Servers: []Server{{Address: "10.0.0.1:1812"}}}, "no shared secret"},
+	{"no port", Config{Servers: []Server{{Address: "10.0.0.1", Secret: []byte("k")}}}, "address"},
+	{"port 0", Config{Servers: []Server{{Address: "10.0.0.1:0", Secret: []byte("k")}}}, "port"},
+	{"bad accounting address", Config{Servers: []Server{{Address: "10.0.0.1:1812", AcctAddress: ":1813", Secret: []byte("k")}}}, "accounting address"},
+	{"negative retries", Config{Servers: []Server{goodServer}, Retries: -1}, "retries"},
+	{"too many retries", Config{Servers: []Server{goodServer}, Retries: maxRetries + 1}, "retries"},
+	{"negative timeout", Config{Servers: []Server{goodServer}, Timeout: -time.Second}, "timeout"},
+	{"NAS identifier too long", Config{Servers: []Server{goodServer}, NASIdentifier: strings.Repeat("n", 254)}, "NAS identifier"},
+}
+
+var goodServer = Server{Address: "10.0.0.1:1812", Secret: []byte("k")}
+
 func TestNewValidates(t *testing.T) {
-	good := Server{Address: "10.0.0.1:1812", Secret: []byte("k")}
-	for _, tc := range []struct {
-		name string
-		cfg  Config
-		want string
-	}{
-		{"no servers", Config{}, "no RADIUS server"},
-		{"no secret", Config{Servers: []Server{{Address: "10.0.0.1:1812"}}}, "no shared secret"},
-		{"no port", Config{Servers: []Server{{Address: "10.0.0.1", Secret: []byte("k")}}}, "address"},
-		{"port 0", Config{Servers: []Server{{Address: "10.0.0.1:0", Secret: []byte("k")}}}, "port"},
-		{"bad accounting address", Config{Servers: []Server{{Address: "10.0.0.1:1812", AcctAddress: ":1813", Secret: []byte("k")}}}, "accounting address"},
-		{"negative retries", Config{Servers: []Server{good}, Retries: -1}, "retries"},
-		{"negative timeout", Config{Servers: []Server{good}, Timeout: -time.Second}, "timeout"},
-	} {
+	for _, tc := range invalidConfigs {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)
 			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {

@@ -96,7 +96,8 @@ type Record struct {
 // kept beyond that bound, up to 16 times it, where even they are dropped, with an Error log,
 // because memory is not unbounded. Every drop is logged.
 //
-// Without a server with an AcctAddress, and after Close, Account discards rec.
+// While the configuration has no server with an AcctAddress, and after Close, Account
+// discards rec. Reconfigure hands the queue to the new configuration's servers.
 func (c *Client) Account(rec Record) {
 	if rec.Time.IsZero() {
 		rec.Time = time.Now()
@@ -108,61 +109,112 @@ func (c *Client) Account(rec Record) {
 	c.acct.push(rec)
 }
 
+// roundEnd is how a round over the accounting servers ended.
+type roundEnd uint8
+
+const (
+	roundFailed       roundEnd = iota // no server answered
+	roundDone                         // a server answered, or the record cannot be encoded
+	roundReconfigured                 // Reconfigure replaced the settings: start over with the new
+	roundCancelled                    // the worker's context is done
+)
+
 // sendRecord sends rec until a server answers or ctx is done. It reports whether rec is done
-// with: answered, or impossible to encode (logged and dropped).
+// with: answered, or impossible to encode (logged and dropped). Rounds over the accounting
+// servers follow each other with a growing pause; a Reconfigure ends the round or the pause,
+// and rec starts over at once with the new settings' servers. Without any, rec waits for a
+// Reconfigure that brings one.
 func (c *Client) sendRecord(ctx context.Context, rec *Record) bool {
-	backoff := c.timeout
+	var backoff time.Duration // the last pause with the current settings; 0 before the first
 	for {
-		servers := c.acctServers()
-		for i, s := range servers {
-			err := c.accountTo(ctx, s, rec)
-			if err == nil {
-				return true
-			}
-			if ctx.Err() != nil {
-				return false
-			}
-			if errors.Is(err, ErrRequest) {
-				c.log.Error("RADIUS accounting record cannot be encoded; dropped", "session", rec.SessionID, "status", rec.Status, "err", err)
-				return true
-			}
-			if i+1 < len(servers) {
-				c.log.Info("RADIUS accounting failover", "from", s.AcctAddress, "to", servers[i+1].AcctAddress)
-			}
+		st := c.settings()
+		switch c.acctRound(ctx, st, rec) {
+		case roundDone:
+			return true
+		case roundCancelled:
+			return false
+		case roundReconfigured:
+			backoff = 0
+			continue
 		}
-		c.log.Warn("no RADIUS accounting server answered; retrying", "session", rec.SessionID, "status", rec.Status, "retry_in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		wait := time.Duration(0) // until st is replaced
+		if len(st.acct) == 0 {
+			c.log.Warn("no RADIUS accounting server configured; records wait for one", "session", rec.SessionID, "status", rec.Status)
+		} else {
+			backoff = min(max(2*backoff, st.timeout), maxAcctBackoff)
+			wait = backoff
+			c.log.Warn("no RADIUS accounting server answered; retrying", "session", rec.SessionID, "status", rec.Status, "retry_in", backoff)
+		}
+		replaced, ok := pause(ctx, st, wait)
+		if !ok {
 			return false
 		}
-		backoff = min(2*backoff, maxAcctBackoff)
+		if replaced {
+			backoff = 0
+		}
 	}
 }
 
-func (c *Client) acctServers() []*server {
-	var out []*server
-	for _, s := range c.servers {
-		if s.AcctAddress != "" {
-			out = append(out, s)
+// acctRound sends rec to st's accounting servers in turn until one answers. It ends early
+// when Reconfigure replaces st, so that rec goes on to the new servers rather than to ones
+// that may have been dropped.
+func (c *Client) acctRound(ctx context.Context, st *settings, rec *Record) roundEnd {
+	for i, s := range st.acct {
+		rctx, done, ok := c.acct.sending(ctx, st, s)
+		if !ok {
+			return roundReconfigured
+		}
+		err := c.accountTo(rctx, st, s, rec)
+		done()
+		switch {
+		case err == nil:
+			return roundDone
+		case ctx.Err() != nil:
+			return roundCancelled
+		case errors.Is(err, ErrRequest):
+			c.log.Error("RADIUS accounting record cannot be encoded; dropped", "session", rec.SessionID, "status", rec.Status, "err", err)
+			return roundDone
+		case c.settings() != st: // also when Reconfigure abandoned the round trip
+			return roundReconfigured
+		}
+		if i+1 < len(st.acct) {
+			c.log.Info("RADIUS accounting failover", "from", s.AcctAddress, "to", st.acct[i+1].AcctAddress)
 		}
 	}
-	return out
+	return roundFailed
+}
+
+// pause waits d, or, if d is 0, as long as it takes. It ends early, with replaced, when
+// Reconfigure replaces st, and with ok false when ctx is done.
+func pause(ctx context.Context, st *settings, d time.Duration) (replaced, ok bool) {
+	var expired <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case <-expired:
+		return false, true
+	case <-st.replaced:
+		return true, true
+	case <-ctx.Done():
+		return false, false
+	}
 }
 
 // accountTo sends rec to one server.
-func (c *Client) accountTo(ctx context.Context, s *server, rec *Record) error {
+func (c *Client) accountTo(ctx context.Context, st *settings, s *server, rec *Record) error {
 	x := exchange{
 		addr:  s.AcctAddress,
+		kind:  kindAccounting,
 		codes: acctAnswers,
 		fresh: true,
 		build: func(id byte) ([]byte, sent, error) {
-			return buildAccountingRequest(id, s.Secret, c.nasID, rec, time.Now().Sub(rec.Time))
+			return buildAccountingRequest(id, s.Secret, st.nasID, rec, time.Now().Sub(rec.Time))
 		},
 	}
-	_, err := c.roundTrip(ctx, s, x)
+	_, err := c.roundTrip(ctx, st, s, x)
 	return err
 }
 

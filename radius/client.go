@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,22 +40,34 @@ type Config struct {
 	// the connection has a ReadFrom method (as *net.UDPConn has), answers from any other
 	// address than its RemoteAddr are dropped.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+
+	// Observe, if not nil, is called once per authentic answer with the address the request
+	// went to (the Server's Address or AcctAddress), the kind of request ("access" or
+	// "accounting"), and the time from the request's first transmission to the answer,
+	// retransmissions included. An answer whose attributes turn out malformed is observed
+	// too; a request that gets no authentic answer is not (Status counts it as a timeout).
+	// It runs on the goroutine that made the request, before the request returns, possibly
+	// on several goroutines at once: it must be safe for concurrent use, and quick.
+	Observe func(server string, kind string, d time.Duration)
 }
 
 // Client talks to the configured RADIUS servers. Its methods are safe for concurrent use.
 type Client struct {
-	servers []*server // in the order they are tried
-	nasID   string
-	timeout time.Duration
-	retries int
 	log     *slog.Logger
 	dial    func(ctx context.Context, network, address string) (net.Conn, error)
+	observe func(server string, kind string, d time.Duration) // nil: nothing to call
+	acct    *accounting
 
-	acct *accounting
+	// cur is the current configuration, replaced whole by Reconfigure. A request loads it
+	// once and uses that snapshot throughout.
+	cur atomic.Pointer[settings]
+
+	reconfMu sync.Mutex // serializes Reconfigure, so each builds on the settings it replaces
 }
 
 // New validates cfg and returns a Client whose accounting worker is running; call Close to stop
-// it. The Servers are copied, Secrets included.
+// it. The Servers are copied, Secrets included. Reconfigure changes the Servers,
+// NASIdentifier, Timeout and Retries later; Log, Dial and Observe stay as given here.
 func New(cfg Config) (*Client, error) {
 	return newClient(cfg, defaultQueueLen)
 }
@@ -65,17 +78,9 @@ func newClient(cfg Config, queueLen int) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		nasID:   cfg.NASIdentifier,
-		timeout: cfg.Timeout,
-		retries: cfg.Retries,
 		log:     cfg.Log,
 		dial:    cfg.Dial,
-	}
-	if c.nasID == "" {
-		c.nasID = DefaultNASIdentifier
-	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
+		observe: cfg.Observe,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -84,14 +89,14 @@ func newClient(cfg Config, queueLen int) (*Client, error) {
 		var d net.Dialer
 		c.dial = d.DialContext
 	}
-	for _, s := range cfg.Servers {
-		s.Secret = slices.Clone(s.Secret)
-		c.servers = append(c.servers, &server{Server: s})
-	}
-	slices.SortStableFunc(c.servers, func(a, b *server) int { return a.Priority - b.Priority })
+	st, _ := newSettings(&cfg, nil)
+	c.cur.Store(st)
 	c.acct = newAccounting(c, queueLen)
 	return c, nil
 }
+
+// settings returns the current configuration; see Client.cur.
+func (c *Client) settings() *settings { return c.cur.Load() }
 
 func (cfg *Config) validate() error {
 	if len(cfg.Servers) == 0 {

@@ -40,6 +40,13 @@
 // Account queues a record and returns at once; one worker sends the queue in order, with
 // failover, until each record gets an authentic Accounting-Response. Close flushes it.
 //
+// # Reconfiguration
+//
+// Reconfigure swaps the servers, NAS-Identifier, Timeout and Retries of a running client, as
+// one immutable snapshot that every request loads once. A server whose address and secret
+// stay keeps its health and counters; conversations under way finish with the server they
+// started on; the accounting queue goes on to the new servers.
+//
 // # What it is not
 //
 // It does not speak EAP (package eap and the IKE and SSTP servers do), decide what a Reply

@@ -5,8 +5,8 @@ import "errors"
 // Every error this package returns is prefixed "radius: " and wraps one of the sentinels below
 // or, when the caller's context is done, the context's error (test with errors.Is).
 var (
-	// ErrConfig: New was given a configuration it cannot work with; the message says which
-	// field and why.
+	// ErrConfig: New or Reconfigure was given a configuration it cannot work with; the
+	// message says which field and why.
 	ErrConfig = errors.New("radius: invalid configuration")
 	// ErrRequest: Exchange was given a Request that cannot be sent (no credentials, both EAP
 	// and a password, a value too long for its attribute, a packet over 4096 octets). The

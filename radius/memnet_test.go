@@ -37,6 +37,13 @@ func newMemNet(servers ...*fakeServer) *memNet {
 	return n
 }
 
+// set puts s on the network under its address, in place of any server there.
+func (n *memNet) set(s *fakeServer) {
+	n.mu.Lock()
+	n.servers[s.addr] = s
+	n.mu.Unlock()
+}
+
 func (n *memNet) dial(ctx context.Context, network, address string) (net.Conn, error) {
 	if network != "udp" {
 		return nil, fmt.Errorf("memnet: network %q", network)
@@ -299,10 +306,7 @@ func testClient(t *testing.T, n *memNet, retries int, queueLen int, servers ...*
 // testClientWith is testClient with mod applied to the Config.
 func testClientWith(t *testing.T, n *memNet, queueLen int, mod func(*Config), servers ...*fakeServer) (*Client, *logRecorder) {
 	t.Helper()
-	var cfg Config
-	for i, s := range servers {
-		cfg.Servers = append(cfg.Servers, Server{Address: s.addr, AcctAddress: s.addr, Secret: s.secret, Priority: i})
-	}
+	cfg := Config{Servers: serverList(servers...)}
 	rec := &logRecorder{}
 	cfg.Timeout = 50 * time.Millisecond
 	cfg.NASIdentifier = "gw-test"
@@ -314,6 +318,16 @@ func testClientWith(t *testing.T, n *memNet, queueLen int, mod func(*Config), se
 		t.Fatal(err)
 	}
 	return c, rec
+}
+
+// serverList configures servers as testClient does: addresses and secrets taken from the
+// fakeServers, priority in order, each also the accounting server.
+func serverList(servers ...*fakeServer) []Server {
+	var out []Server
+	for i, s := range servers {
+		out = append(out, Server{Address: s.addr, AcctAddress: s.addr, Secret: s.secret, Priority: i})
+	}
+	return out
 }
 
 // closeClient closes c, flushing at most for a (bubble) second.

@@ -3,6 +3,7 @@ package radius
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -14,10 +15,9 @@ const (
 
 // accounting is the accounting queue and its worker.
 type accounting struct {
-	c       *Client
-	enabled bool // some server has an AcctAddress
-	soft    int  // above this, Interim-Updates are dropped
-	hard    int  // above this, anything is
+	c    *Client
+	soft int // above this, Interim-Updates are dropped
+	hard int // above this, anything is
 
 	ctx    context.Context // the worker's; cancelled when Close gives up
 	cancel context.CancelFunc
@@ -26,10 +26,12 @@ type accounting struct {
 
 	closeOnce sync.Once
 
-	mu      sync.Mutex // guards the fields below
-	queue   []Record
-	closed  bool
-	dropped int // Interim-Updates dropped since the queue was last below soft
+	mu       sync.Mutex // guards the fields below
+	queue    []Record
+	closed   bool
+	dropped  int                // Interim-Updates dropped since the queue was last below soft
+	inFlight *server            // the server of the worker's round trip; nil between round trips
+	abandon  context.CancelFunc // ends that round trip
 }
 
 // newAccounting starts the worker of c's accounting queue.
@@ -41,7 +43,6 @@ func newAccounting(c *Client, soft int) *accounting {
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
-	a.enabled = len(c.acctServers()) > 0
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	go a.run()
 	return a
@@ -49,7 +50,7 @@ func newAccounting(c *Client, soft int) *accounting {
 
 // push queues rec, applying the overflow policy of Client.Account.
 func (a *accounting) push(rec Record) {
-	if !a.enabled {
+	if len(a.c.settings().acct) == 0 {
 		return
 	}
 	a.mu.Lock()
@@ -153,6 +154,41 @@ func (a *accounting) next() (Record, bool) {
 			return Record{}, false
 		}
 	}
+}
+
+// sending registers the worker's round trip to s, which a Reconfigure that drops s abandons
+// by cancelling the returned context; the worker calls done when the round trip is over. ok
+// is false, and nothing is registered, if st is no longer current: the worker is to start over
+// with the new settings. Checking that under a.mu, which reconfigured takes after the new
+// settings are published, leaves no moment in which a round trip to a dropped server could
+// start unnoticed.
+func (a *accounting) sending(ctx context.Context, st *settings, s *server) (rctx context.Context, done func(), ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.c.settings() != st {
+		return nil, nil, false
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	a.inFlight, a.abandon = s, cancel
+	return rctx, func() {
+		a.mu.Lock()
+		a.inFlight, a.abandon = nil, nil
+		a.mu.Unlock()
+		cancel()
+	}, true
+}
+
+// reconfigured abandons the worker's round trip if its server is not among st's: the record
+// is to go to st's servers at once, not after the dropped one's last try.
+func (a *accounting) reconfigured(st *settings) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inFlight == nil || slices.Contains(st.acct, a.inFlight) {
+		return
+	}
+	a.c.log.Info("RADIUS accounting server removed; its record in flight goes to the new servers", "server", a.inFlight.AcctAddress)
+	a.abandon()
+	a.inFlight, a.abandon = nil, nil
 }
 
 // requeue puts back a record the worker could not finish, so Close counts it.

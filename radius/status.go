@@ -1,6 +1,7 @@
 package radius
 
 import (
+	"bytes"
 	"sync"
 	"time"
 )
@@ -38,19 +39,30 @@ type ServerStatus struct {
 	Requests, Timeouts, BadResponses uint64
 }
 
-// Status returns every server's status, in the order servers are tried. It is safe to call at
-// any time, also after Close.
+// Status returns the status of every server of the current configuration, in the order they
+// are tried. It is safe to call at any time, also after Close.
 func (c *Client) Status() []ServerStatus {
-	out := make([]ServerStatus, 0, len(c.servers))
-	for _, s := range c.servers {
-		out = append(out, s.status())
+	st := c.settings()
+	out := make([]ServerStatus, 0, len(st.servers))
+	for i, s := range st.servers {
+		ss := s.status()
+		ss.Priority = st.priority[i]
+		out = append(out, ss)
 	}
 	return out
 }
 
-// server is one configured server and what the client saw of it.
+// endpoint is where a server is and the secret it shares: what Reconfigure compares to decide
+// whether a configured server is one already running.
+type endpoint struct {
+	Address, AcctAddress string
+	Secret               []byte
+}
+
+// server is one configured server and what the client saw of it. Its priority is not here but
+// in the settings, since a Reconfigure may change it.
 type server struct {
-	Server // immutable after New
+	endpoint // immutable
 
 	mu           sync.Mutex // guards the fields below
 	health       health
@@ -62,13 +74,18 @@ type server struct {
 	badResponses uint64
 }
 
+// newServer returns a server that was never asked, with its own copy of the secret.
+func newServer(srv Server) *server {
+	return &server{endpoint: endpoint{Address: srv.Address, AcctAddress: srv.AcctAddress, Secret: bytes.Clone(srv.Secret)}}
+}
+
+// status is s's ServerStatus but for the Priority, which is the settings'.
 func (s *server) status() ServerStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return ServerStatus{
 		Address:      s.Address,
 		AcctAddress:  s.AcctAddress,
-		Priority:     s.Priority,
 		State:        s.health.String(),
 		LastError:    s.lastErr,
 		LastOK:       s.lastOK,

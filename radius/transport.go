@@ -18,9 +18,16 @@ const maxLoggedDrops = 4
 // aLongTimeAgo is a read deadline in the past, to wake a blocked read.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// The kinds of request, for Config.Observe.
+const (
+	kindAccess     = "access"
+	kindAccounting = "accounting"
+)
+
 // exchange describes one request to one server.
 type exchange struct {
 	addr   string        // the server's auth or accounting address
+	kind   string        // kindAccess or kindAccounting
 	codes  []radius.Code // acceptable answer Codes
 	needMA bool          // answers must carry a Message-Authenticator
 	// fresh says every try is a new packet with the next Identifier (accounting, where
@@ -36,11 +43,12 @@ type reply struct {
 	req sent   // the request it answers
 }
 
-// roundTrip sends x to s over one connection: 1+Retries tries of Timeout each, and returns the
-// first authentic answer to any of its tries. Datagrams that are not authentic answers are
-// dropped, counted and logged, and the wait goes on. It records the outcome in s's health,
-// except an authentic answer's content, which the caller judges.
-func (c *Client) roundTrip(ctx context.Context, s *server, x exchange) (reply, error) {
+// roundTrip sends x to s over one connection: 1+Retries tries of Timeout each (st's), and
+// returns the first authentic answer to any of its tries. Datagrams that are not authentic
+// answers are dropped, counted and logged, and the wait goes on. It records the outcome in s's
+// health, except an authentic answer's content, which the caller judges, and reports the
+// answer's latency to Config.Observe.
+func (c *Client) roundTrip(ctx context.Context, st *settings, s *server, x exchange) (reply, error) {
 	id := randomByte()
 	wire, req, err := x.build(id)
 	if err != nil {
@@ -59,9 +67,10 @@ func (c *Client) roundTrip(ctx context.Context, s *server, x exchange) (reply, e
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(aLongTimeAgo) })
 	defer stop()
 
-	w := waiter{c: c, s: s, x: x, conn: conn, buf: make([]byte, maxPacketLen), out: []sent{req}}
+	w := waiter{c: c, s: s, x: x, timeout: st.timeout, conn: conn, buf: make([]byte, maxPacketLen), out: []sent{req}}
 	s.sentRequest()
-	tries := 1 + c.retries
+	start := time.Now()
+	tries := 1 + st.retries
 	for try := range tries {
 		if try > 0 && x.fresh {
 			id++
@@ -72,15 +81,18 @@ func (c *Client) roundTrip(ctx context.Context, s *server, x exchange) (reply, e
 		}
 		r, done, err := w.try(ctx, wire)
 		if done {
+			if err == nil && c.observe != nil {
+				c.observe(x.addr, x.kind, time.Since(start))
+			}
 			return r, err
 		}
 	}
-	why := fmt.Sprintf("no authentic answer to %d tries of %v", tries, c.timeout)
+	why := fmt.Sprintf("no authentic answer to %d tries of %v", tries, st.timeout)
 	if w.drops > 0 {
 		why += fmt.Sprintf("; %d datagrams dropped, the last: %s", w.drops, w.lastDrop)
 	}
 	s.failed(why, true, false)
-	c.log.Warn("RADIUS server did not answer", "server", x.addr, "tries", tries, "timeout", c.timeout, "dropped", w.drops)
+	c.log.Warn("RADIUS server did not answer", "server", x.addr, "tries", tries, "timeout", st.timeout, "dropped", w.drops)
 	return reply{}, fmt.Errorf("%w: %s: %s", ErrNoAnswer, x.addr, why)
 }
 
@@ -89,6 +101,7 @@ type waiter struct {
 	c        *Client
 	s        *server
 	x        exchange
+	timeout  time.Duration // per try
 	conn     net.Conn
 	buf      []byte
 	out      []sent // every request sent so far; an answer to any of them will do
@@ -99,7 +112,7 @@ type waiter struct {
 // try sends wire and waits up to Timeout for an authentic answer. done says the round trip is
 // over: with an answer, or with an error that another try would not cure.
 func (w *waiter) try(ctx context.Context, wire []byte) (r reply, done bool, err error) {
-	w.conn.SetReadDeadline(time.Now().Add(w.c.timeout))
+	w.conn.SetReadDeadline(time.Now().Add(w.timeout))
 	if ctx.Err() != nil { // the AfterFunc may have run before the line above
 		return reply{}, true, fmt.Errorf("radius: %s: %w", w.x.addr, ctx.Err())
 	}
