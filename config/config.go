@@ -7,8 +7,12 @@
 package config
 
 import (
+	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
+
+	"github.com/p2sgw/p2sgw/internal/logcat"
 )
 
 // DefaultPath is where p2sgw serve looks for its configuration.
@@ -210,5 +214,31 @@ func (k IKE) Durations() IKEDurations {
 // Log configures logging.
 type Log struct {
 	Format string `yaml:"format"` // text or json
-	Level  string `yaml:"level"`  // debug, info, warn, error
+	// Level is the default level: debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Categories sets the level of a category of log lines (logcat.Categories: p2s, ikev2,
+	// sstp, radius, dataplane, admin, gateway), like an Azure gateway's diagnostic log
+	// categories; a category absent here logs at Level. Nil and empty mean none.
+	Categories map[string]string `yaml:"categories,omitempty"`
+}
+
+// Levels returns the default level and the level of each category in Categories, for
+// logcat.Levels.Set; Validate has checked them. A level that does not parse (a Log that
+// was not validated) counts as info, and a category whose level does not parse is left out.
+func (l Log) Levels() (def slog.Level, per map[string]slog.Level) {
+	def, err := logcat.ParseLevel(l.Level)
+	if err != nil {
+		def = slog.LevelInfo
+	}
+	for name, s := range l.Categories {
+		lv, err := logcat.ParseLevel(s)
+		if err != nil {
+			continue
+		}
+		if per == nil {
+			per = make(map[string]slog.Level, len(l.Categories))
+		}
+		per[strings.ToLower(name)] = lv
+	}
+	return def, per
 }

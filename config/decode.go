@@ -165,7 +165,7 @@ func (s *shapeChecker) walk(orig *yaml.Node, t reflect.Type, path string) {
 	switch t.Kind() {
 	case reflect.Pointer:
 		s.walk(n, t.Elem(), path)
-	case reflect.Struct:
+	case reflect.Struct, reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			s.add(path, n.Line, "want a mapping of keys, got %s", describe(n))
 			return
@@ -211,11 +211,15 @@ func (s *shapeChecker) scalarText(n *yaml.Node, path string, problem func(string
 	}
 }
 
-// mapping checks the keys of n against the fields of struct type t. seen holds the keys
-// written so far (with their lines) to find repeats; merged is true inside a "<<" merge,
-// whose keys may repeat (an explicit key overrides a merged one).
+// mapping checks the keys of n against the fields of struct type t, or, when t is a map,
+// the values against its element type (any key is allowed: Validate judges them). seen
+// holds the keys written so far (with their lines) to find repeats; merged is true inside a
+// "<<" merge, whose keys may repeat (an explicit key overrides a merged one).
 func (s *shapeChecker) mapping(n *yaml.Node, t reflect.Type, path string, seen map[string]int, merged bool) {
-	fields := yamlFields(t)
+	var fields map[string]reflect.Type
+	if t.Kind() == reflect.Struct {
+		fields = yamlFields(t)
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
@@ -228,7 +232,14 @@ func (s *shapeChecker) mapping(n *yaml.Node, t reflect.Type, path string, seen m
 		}
 		name := k.Value
 		ft, ok := fields[name]
-		if !ok {
+		if t.Kind() == reflect.Map {
+			ft = t.Elem()
+			// canonicalize lowers map keys (log.categories), so Validate may name the
+			// lower-case path.
+			if lower := path + "." + strings.ToLower(name); s.lines[lower] == 0 {
+				s.lines[lower] = k.Line
+			}
+		} else if !ok {
 			s.add(path, k.Line, "unknown key %q%s", name, suggest(name, fields))
 			continue
 		}

@@ -21,7 +21,7 @@ radius:
   retries: 1
 listen: {ike: ":500", nat_t: ":4500", sstp: "198.18.0.1:443"}
 admin: {socket: /run/p2sgw/control.sock}
-log: {format: json, level: debug}
+log: {format: json, level: debug, categories: {ikev2: debug, p2s: info}}
 `
 
 // FuzzParse feeds Parse arbitrary bytes: it must never panic, must fail with a
@@ -38,6 +38,8 @@ func FuzzParse(f *testing.F) {
 		minimalYAML + "---\nname: gw2\n",
 		minimalYAML + "sku: Custom\nlimits: {max_connections: -1}\n",
 		minimalYAML + "sku: [x]\nlisten: 5\n",
+		minimalYAML + "log: {categories: {IKEv2: Debug, ikev2: info, ~: x, 5: [y]}}\n",
+		minimalYAML + "log: {categories: {}}\n",
 		"a: &a [*a]\n",
 		"name: &n x\nsku: *n\n",
 		"radius: &r {<<: *r}\n",

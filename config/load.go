@@ -192,6 +192,28 @@ func (c *Config) canonicalize() {
 	}
 	c.Log.Format = strings.ToLower(c.Log.Format)
 	c.Log.Level = strings.ToLower(c.Log.Level)
+	c.Log.Categories = lowerMap(c.Log.Categories)
+}
+
+// lowerMap returns m with its keys and values in lower case, or nil if m is empty. Keys
+// that differ only in case stay as written, so that Validate reports the repeat rather
+// than one of them silently winning.
+func lowerMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	n := make(map[string]int, len(m))
+	for k := range m {
+		n[strings.ToLower(k)]++
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if lk := strings.ToLower(k); n[lk] == 1 {
+			k = lk
+		}
+		out[k] = strings.ToLower(v)
+	}
+	return out
 }
 
 func nilIfEmpty[S ~[]E, E any](s *S) {

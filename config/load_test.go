@@ -121,12 +121,58 @@ func TestApplyDefaults(t *testing.T) {
 
 func TestParseCanonicalizes(t *testing.T) {
 	tf := newTestFiles(t)
-	c, err := Parse([]byte(minimalYAML+"sku: vpngw2\ntunnel_types: [IKEv2, SSTP]\nlog: {format: JSON, level: Debug}\n"), tf.dir)
+	c, err := Parse([]byte(minimalYAML+"sku: vpngw2\ntunnel_types: [IKEv2, SSTP]\nlog: {format: JSON, level: Debug, categories: {IKEv2: Debug, radius: WARN}}\n"), tf.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SKU != "VpnGw2" || !reflect.DeepEqual(c.TunnelTypes, []string{"ikev2", "sstp"}) || c.Log != (Log{"json", "debug"}) {
+	wantLog := Log{Format: "json", Level: "debug", Categories: map[string]string{"ikev2": "debug", "radius": "warn"}}
+	if c.SKU != "VpnGw2" || !reflect.DeepEqual(c.TunnelTypes, []string{"ikev2", "sstp"}) || !reflect.DeepEqual(c.Log, wantLog) {
 		t.Errorf("got sku %q, tunnel types %v, log %+v", c.SKU, c.TunnelTypes, c.Log)
+	}
+}
+
+// TestParseLogCategories: log.categories is a mapping of category to level; an empty one is
+// none at all, and its problems carry the line of the category.
+func TestParseLogCategories(t *testing.T) {
+	tf := newTestFiles(t)
+	for _, tt := range []struct {
+		name string
+		yaml string
+		want map[string]string
+		err  string // the whole error of Parse, or "" for success
+	}{
+		{"absent", "log: {level: info}\n", nil, ""},
+		{"empty", "log: {categories: {}}\n", nil, ""},
+		{"block style", "log:\n  level: warn\n  categories:\n    p2s: info\n    ikev2: debug\n", map[string]string{"p2s": "info", "ikev2": "debug"}, ""},
+		{"anchor and merge", "log:\n  categories:\n    <<: &c {sstp: debug}\n    radius: error\n", map[string]string{"sstp": "debug", "radius": "error"}, ""},
+		{"unknown category", "log:\n  categories:\n    ikev2: debug\n    ike: debug\n",
+			nil, `config: log.categories.ike: unknown category "ike" (want p2s, ikev2, sstp, radius, dataplane, admin or gateway) (line 10)`},
+		{"bad level in capitals", "log:\n  categories:\n    IKEv2: verbose\n",
+			nil, `config: log.categories.ikev2: unknown level "verbose" (want debug, info, warn or error) (line 9)`},
+		{"repeated in another case", "log:\n  categories:\n    ikev2: debug\n    IKEv2: info\n",
+			nil, `config: log.categories.ikev2: "ikev2" is also listed as "IKEv2" (line 9)`},
+		{"repeated", "log:\n  categories:\n    ikev2: debug\n    ikev2: info\n",
+			nil, `config: log.categories: key "ikev2" is repeated (first at line 9) (line 10)`},
+		{"list", "log: {categories: [ikev2]}\n",
+			nil, `config: log.categories: want a mapping of keys, got a list (line 7)`},
+		{"level a list", "log: {categories: {ikev2: [debug]}}\n",
+			nil, `config: log.categories.ikev2: want a single value, got a list (line 7)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(minimalYAML+tt.yaml), tf.dir)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Errorf("Parse error\n\tgot  %v\n\twant %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Log.Categories, tt.want) {
+				t.Errorf("categories = %#v, want %#v", c.Log.Categories, tt.want)
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 
 	"go.yaml.in/yaml/v3"
@@ -38,7 +39,7 @@ var sectionComments = map[string]string{
 	"sstp_pap":                 "Also offer PAP to SSTP clients (RADIUS): no crypto binding protects it. Off by default.",
 	"admin":                    "The admin API: a unix socket, and optionally TCP with mutual TLS.",
 	"metrics_listen":           "Prometheus /metrics and /healthz in plain HTTP on this host:port (empty: only on the admin listeners).",
-	"log":                      "Logging: format text or json, level debug, info, warn or error.",
+	"log":                      "Logging: format text or json; level debug, info, warn or error; categories: a level per category (p2s, ikev2, sstp, radius, dataplane, admin, gateway).",
 }
 
 // lineComments annotate nested keys, by parent and key.
@@ -133,6 +134,7 @@ func (c *Config) clone() *Config {
 	d.DNSServers = slices.Clone(c.DNSServers)
 	d.TunnelTypes = slices.Clone(c.TunnelTypes)
 	d.AuthTypes = slices.Clone(c.AuthTypes)
+	d.Log.Categories = maps.Clone(c.Log.Categories)
 	if c.RADIUS != nil {
 		r := *c.RADIUS
 		r.Servers = slices.Clone(c.RADIUS.Servers)

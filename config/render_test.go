@@ -32,7 +32,7 @@ func TestRenderRoundTrip(t *testing.T) {
 			c.Listen.SSTP = "198.18.0.1:443"
 			c.Admin.Listen = "127.0.0.1:8443"
 			c.Admin.TLSCertificate, c.Admin.TLSKey, c.Admin.ClientCA = tf.cert, tf.key, tf.root
-			c.Log = Log{Format: "json", Level: "debug"}
+			c.Log = Log{Format: "json", Level: "debug", Categories: map[string]string{"ikev2": "debug", "radius": "warn"}}
 		}},
 		{"name that looks like a number", func(c *Config) { c.Name = "1e3" }},
 		{"name that looks like a bool", func(c *Config) { c.Name = "yes" }},

@@ -2,10 +2,13 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/p2sgw/p2sgw/internal/logcat"
 )
 
 // Limits that Validate enforces.
@@ -216,9 +219,37 @@ func (v *checker) log() {
 	if f := v.c.Log.Format; !slices.Contains([]string{"text", "json"}, strings.ToLower(f)) {
 		v.errorf("log.format", "unknown format %q (want text or json)", f)
 	}
-	if l := v.c.Log.Level; !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(l)) {
-		v.errorf("log.level", "unknown level %q (want debug, info, warn or error)", l)
+	if l := v.c.Log.Level; !isLevel(l) {
+		v.errorf("log.level", "unknown level %q (want %s)", l, oneOf(logcat.LevelNames()))
 	}
+	cats := v.c.Log.Categories
+	names := slices.Sorted(maps.Keys(cats))
+	for i, name := range names {
+		field := "log.categories." + name
+		same := slices.IndexFunc(names[:i], func(s string) bool { return strings.EqualFold(s, name) })
+		switch {
+		case !logcat.IsCategory(strings.ToLower(name)):
+			v.errorf(field, "unknown category %q (want %s)", name, oneOf(logcat.Categories()))
+		case same >= 0:
+			v.errorf(field, "%q is also listed as %q", name, names[same])
+		}
+		if l := cats[name]; !isLevel(l) {
+			v.errorf(field, "unknown level %q (want %s)", l, oneOf(logcat.LevelNames()))
+		}
+	}
+}
+
+func isLevel(s string) bool {
+	_, err := logcat.ParseLevel(s)
+	return err == nil
+}
+
+// oneOf lists names for a message: "a, b or c".
+func oneOf(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // ikeTimers checks the IKEv2 timers: durations, within sane bounds.

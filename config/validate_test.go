@@ -2,9 +2,11 @@ package config
 
 import (
 	"errors"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -26,6 +28,9 @@ func TestValidConfig(t *testing.T) {
 			c.DNSServers = []netip.Addr{netip.MustParseAddr("198.19.0.4"), netip.MustParseAddr("2001:db8::53")}
 		},
 		"several prefixes": func(c *Config) { c.VNetAddressSpace = prefixes("10.1.0.0/16", "10.2.0.0/16", "192.168.0.0/24") },
+		"log categories": func(c *Config) {
+			c.Log.Categories = map[string]string{"p2s": "debug", "IKEv2": "DEBUG", "radius": "warn", "gateway": "error"}
+		},
 		"admin tcp": func(c *Config) {
 			c.Admin.Listen = "127.0.0.1:8443"
 			c.Admin.TLSCertificate, c.Admin.TLSKey, c.Admin.ClientCA = tf.cert, tf.key, tf.root
@@ -220,6 +225,11 @@ func TestValidateRules(t *testing.T) {
 		// log
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: unknown format "xml" (want text or json)`},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: unknown level "verbose" (want debug, info, warn or error)`},
+		{"log category unknown", func(c *Config) { c.Log.Categories = map[string]string{"ike": "debug"} }, `log.categories.ike: unknown category "ike" (want p2s, ikev2, sstp, radius, dataplane, admin or gateway)`},
+		{"log category empty name", func(c *Config) { c.Log.Categories = map[string]string{"": "debug"} }, `log.categories.: unknown category "" (want p2s, ikev2, sstp, radius, dataplane, admin or gateway)`},
+		{"log category level", func(c *Config) { c.Log.Categories = map[string]string{"sstp": "trace"} }, `log.categories.sstp: unknown level "trace" (want debug, info, warn or error)`},
+		{"log category level empty", func(c *Config) { c.Log.Categories = map[string]string{"sstp": ""} }, `log.categories.sstp: unknown level "" (want debug, info, warn or error)`},
+		{"log category twice", func(c *Config) { c.Log.Categories = map[string]string{"P2S": "debug", "p2s": "info"} }, `log.categories.p2s: "p2s" is also listed as "P2S"`},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
@@ -270,6 +280,30 @@ func TestValidateReportsAllProblems(t *testing.T) {
 	}
 	if n := len(ve.Unwrap()); n != 4 {
 		t.Errorf("Unwrap gave %d errors", n)
+	}
+}
+
+func TestLogLevels(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		log     Log
+		wantDef slog.Level
+		wantPer map[string]slog.Level
+	}{
+		{"defaults", Log{Level: "info"}, slog.LevelInfo, nil},
+		{"categories", Log{Level: "warn", Categories: map[string]string{"ikev2": "debug", "p2s": "info"}},
+			slog.LevelWarn, map[string]slog.Level{"ikev2": slog.LevelDebug, "p2s": slog.LevelInfo}},
+		{"any case", Log{Level: "ERROR", Categories: map[string]string{"IKEv2": "Debug"}},
+			slog.LevelError, map[string]slog.Level{"ikev2": slog.LevelDebug}},
+		{"not validated", Log{Level: "loud", Categories: map[string]string{"sstp": "loud", "radius": "debug"}},
+			slog.LevelInfo, map[string]slog.Level{"radius": slog.LevelDebug}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			def, per := tt.log.Levels()
+			if def != tt.wantDef || !reflect.DeepEqual(per, tt.wantPer) {
+				t.Errorf("Levels = %v, %v; want %v, %v", def, per, tt.wantDef, tt.wantPer)
+			}
+		})
 	}
 }
 

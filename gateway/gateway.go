@@ -21,6 +21,7 @@ import (
 	"github.com/p2sgw/p2sgw/certauth"
 	"github.com/p2sgw/p2sgw/config"
 	"github.com/p2sgw/p2sgw/dataplane"
+	"github.com/p2sgw/p2sgw/internal/logcat"
 	"github.com/p2sgw/p2sgw/pool"
 	"github.com/p2sgw/p2sgw/session"
 	"github.com/p2sgw/p2sgw/store"
@@ -34,9 +35,11 @@ const StateFile = "state.db"
 type Options struct {
 	// ConfigPath is the file Reload reads again.
 	ConfigPath string
-	// Log is the logger; LogLevel, if set, is adjusted on reload to the config's level.
-	Log      *slog.Logger
-	LogLevel *slog.LevelVar
+	// Log is the logger; build it with logcat.New over LogLevels. LogLevels, if set, are set
+	// from the config's log.level and log.categories at start and on every reload, and
+	// loggers already derived follow at once.
+	Log       *slog.Logger
+	LogLevels *logcat.Levels
 	// Version is reported by status.
 	Version string
 	// Now is the clock; nil means time.Now.
@@ -284,14 +287,12 @@ func (g *Gateway) logWarnings(cfg *config.Config) {
 	}
 }
 
+// setLogLevel applies cfg's default level and category levels to the loggers.
 func (g *Gateway) setLogLevel(cfg *config.Config) {
-	if g.opts.LogLevel == nil {
+	if g.opts.LogLevels == nil {
 		return
 	}
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(cfg.Log.Level)); err == nil {
-		g.opts.LogLevel.Set(l)
-	}
+	g.opts.LogLevels.Set(cfg.Log.Levels())
 }
 
 func (g *Gateway) sku(cfg *config.Config) config.SKU { return cfg.EffectiveSKU() }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/p2sgw/p2sgw/config"
 	"github.com/p2sgw/p2sgw/gateway"
+	"github.com/p2sgw/p2sgw/internal/logcat"
 	"github.com/p2sgw/p2sgw/pki"
 )
 
@@ -74,10 +75,9 @@ func (d *demo) run(ctx context.Context, keep bool) error {
 	if err != nil {
 		return err
 	}
-	level := new(slog.LevelVar)
-	level.Set(slog.LevelWarn) // keep the tour readable; serve logs at info
+	levels := logcat.NewLevels(slog.LevelWarn) // keep the tour readable; serve logs at info
 	// The tour touches no network: the admin API only (the tunnel needs namespaces of its own).
-	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: cfgPath, Log: newLogger(d.env.stderr, "text", level), Version: version(), AdminOnly: true})
+	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: cfgPath, Log: newLogger(d.env.stderr, "text", levels), Version: version(), AdminOnly: true})
 	if err != nil {
 		return err
 	}

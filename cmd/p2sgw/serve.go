@@ -13,6 +13,7 @@ import (
 
 	"github.com/p2sgw/p2sgw/config"
 	"github.com/p2sgw/p2sgw/gateway"
+	"github.com/p2sgw/p2sgw/internal/logcat"
 	"github.com/p2sgw/p2sgw/internal/ratelog"
 )
 
@@ -34,10 +35,11 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		cfg.Log.Format = *logFormat
 	}
-	level := new(slog.LevelVar)
-	log := newLogger(env.stderr, cfg.Log.Format, level)
+	levels := new(logcat.Levels)
+	levels.Set(cfg.Log.Levels())
+	log := newLogger(env.stderr, cfg.Log.Format, levels)
 
-	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *path, Log: log, LogLevel: level, Version: version(), AdminOnly: *adminOnly})
+	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *path, Log: log, LogLevels: levels, Version: version(), AdminOnly: *adminOnly})
 	if err != nil {
 		return err
 	}
@@ -46,13 +48,14 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	glog := log.With(logcat.Key, logcat.Gateway)
 	go func() {
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				log.Info("SIGHUP: reloading configuration", "config", *path)
+				glog.Info("SIGHUP: reloading configuration", "config", *path)
 				g.Reload(ctx) // logs its own outcome
 			}
 		}
@@ -67,13 +70,17 @@ const (
 	logBurst = 200
 )
 
-func newLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
+// newLogger returns the gateway's logger: lines pass the level of their category (levels),
+// then the rate limit, then are written in format (text or json) to w. The category filter
+// comes first so that lines it drops do not use up the rate limit; the writer is built at
+// debug so that the levels alone decide.
+func newLogger(w io.Writer, format string, levels *logcat.Levels) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if format == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(ratelog.New(h, logRate, logBurst, nil))
+	return slog.New(logcat.New(ratelog.New(h, logRate, logBurst, nil), levels))
 }
 
 // sdNotify tells systemd (Type=notify) about the service's state; without NOTIFY_SOCKET it

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/p2sgw/p2sgw/internal/logcat"
+)
+
+// TestNewLogger: the category levels decide before the rate limit, so lines a category
+// drops do not use up the limit; what passes is still limited and written in the format.
+func TestNewLogger(t *testing.T) {
+	var buf bytes.Buffer
+	levels := logcat.NewLevels(slog.LevelInfo)
+	levels.Set(slog.LevelInfo, map[string]slog.Level{logcat.IKEv2: slog.LevelDebug})
+	log := newLogger(&buf, "json", levels)
+	sstp, ike := log.With(logcat.Key, logcat.SSTP), log.With(logcat.Key, logcat.IKEv2)
+
+	for range 2 * logBurst {
+		sstp.Debug("PPP frame")
+	}
+	ike.Debug("IKE_SA_INIT received")
+	if out := buf.String(); strings.Contains(out, "PPP frame") || !strings.Contains(out, `"msg":"IKE_SA_INIT received","category":"ikev2"`) {
+		t.Fatalf("with sstp at info and ikev2 at debug:\n%s", out)
+	}
+
+	buf.Reset()
+	levels.Set(slog.LevelInfo, map[string]slog.Level{logcat.SSTP: slog.LevelDebug})
+	for range 5 {
+		sstp.Debug("PPP frame")
+	}
+	if n := strings.Count(buf.String(), "PPP frame"); n != 5 {
+		t.Fatalf("%d of 5 lines written after sstp went to debug: the dropped ones used up the rate limit:\n%s", n, &buf)
+	}
+
+	buf.Reset()
+	for range 2 * logBurst {
+		sstp.Info("SSTP call refused")
+	}
+	if n := strings.Count(buf.String(), `"msg":"SSTP call refused"`); n >= 2*logBurst || n < logBurst {
+		t.Errorf("%d of %d lines written with a burst of %d", n, 2*logBurst, logBurst)
+	}
+}
