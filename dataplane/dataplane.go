@@ -68,13 +68,24 @@ type Plane struct {
 	policy atomic.Pointer[Policy]
 
 	mu    sync.RWMutex // guards peers
-	peers map[netip.Addr]Sender
+	peers map[netip.Addr]*peer
+
+	// up and down limit the throughput from and to the clients; nil: unlimited.
+	up, down atomic.Pointer[limiter]
+	// stray is the fair share of packets Deliver gets from an address no session holds.
+	stray peer
 
 	writeMu sync.Mutex // serialises TUN writes and guards wbufs
 	wbufs   [][]byte
 
 	drops   [numDropReasons]atomic.Uint64
 	counter Counters
+}
+
+// peer is an attached session: its sender and its fair shares of the throughput limit.
+type peer struct {
+	s        Sender
+	up, down share
 }
 
 // Counters are the data plane's totals.
@@ -85,7 +96,7 @@ type Counters struct {
 
 // New returns a data plane on dev with the given policy.
 func New(dev tun.Device, p Policy, log *slog.Logger) *Plane {
-	pl := &Plane{dev: dev, log: log, batch: max(dev.BatchSize(), 1), peers: make(map[netip.Addr]Sender)}
+	pl := &Plane{dev: dev, log: log, batch: max(dev.BatchSize(), 1), peers: make(map[netip.Addr]*peer)}
 	pl.SetPolicy(p)
 	return pl
 }
@@ -100,6 +111,26 @@ func (p *Plane) SetPolicy(pol Policy) {
 	p.policy.Store(&cp)
 }
 
+// SetRate limits the throughput in each direction — from all clients together, and to all
+// clients together — to bitsPerSecond, shared fairly among the sessions that use it; 0 lifts
+// the limit. Packets beyond the rate are dropped (DropRateLimit), which TCP answers by slowing
+// down. It may be called at any time.
+func (p *Plane) SetRate(bitsPerSecond int64) {
+	for _, lp := range []*atomic.Pointer[limiter]{&p.up, &p.down} {
+		l := lp.Load()
+		switch {
+		case bitsPerSecond <= 0:
+			lp.Store(nil)
+		case l == nil:
+			lp.Store(newLimiter(bitsPerSecond, monotime))
+		default:
+			l.mu.Lock()
+			l.setRate(bitsPerSecond)
+			l.mu.Unlock()
+		}
+	}
+}
+
 // Attach routes packets for addr to s. It returns ErrAddrInUse if another sender holds addr.
 func (p *Plane) Attach(addr netip.Addr, s Sender) error {
 	p.mu.Lock()
@@ -107,7 +138,7 @@ func (p *Plane) Attach(addr netip.Addr, s Sender) error {
 	if _, ok := p.peers[addr]; ok {
 		return fmt.Errorf("%w: %s", ErrAddrInUse, addr)
 	}
-	p.peers[addr] = s
+	p.peers[addr] = &peer{s: s}
 	return nil
 }
 
@@ -116,7 +147,7 @@ func (p *Plane) Attach(addr netip.Addr, s Sender) error {
 func (p *Plane) Detach(addr netip.Addr, s Sender) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.peers[addr] == s {
+	if pe := p.peers[addr]; pe != nil && pe.s == s {
 		delete(p.peers, addr)
 	}
 }
@@ -132,9 +163,9 @@ func (p *Plane) drop(r DropReason) { p.drops[r].Add(1) }
 // Deliver takes packets that the client holding address from sent (decrypted) and writes the
 // acceptable ones to the TUN; it returns how many it wrote. Each packet is bufs[i][offset:];
 // offset must leave room for the TUN's virtio-net header (at least 10 bytes; Headroom is
-// always enough), and the bytes before offset may be overwritten. A packet whose source is not from (spoofing), whose
-// destination the policy does not allow, or that is not an IPv4 packet, is dropped and counted.
-// Deliver may reorder bufs.
+// always enough), and the bytes before offset may be overwritten. A packet whose source is not
+// from (spoofing), whose destination the policy does not allow, that is not an IPv4 packet, or
+// that is over the rate limit, is dropped and counted. Deliver may reorder bufs.
 func (p *Plane) Deliver(from netip.Addr, bufs [][]byte, offset int) int {
 	pol := p.policy.Load()
 	keep := bufs[:0]
@@ -155,6 +186,17 @@ func (p *Plane) Deliver(from netip.Addr, bufs [][]byte, offset int) int {
 		}
 		keep = append(keep, b)
 		bytes += uint64(len(pkt))
+	}
+	if lim := p.up.Load(); lim != nil && len(keep) > 0 {
+		p.mu.RLock()
+		pe := p.peers[from]
+		p.mu.RUnlock()
+		if pe == nil {
+			pe = &p.stray
+		}
+		var dropped int
+		keep, bytes, dropped = lim.admit(&pe.up, keep, offset)
+		p.drops[DropRateLimit].Add(uint64(dropped))
 	}
 	if len(keep) == 0 {
 		return 0
@@ -199,8 +241,8 @@ func (p *Plane) Run(ctx context.Context) error {
 	}
 	sizes := make([]int, n)
 	// Per-batch grouping by destination, reused across batches.
-	groups := make(map[Sender][][]byte)
-	var order []Sender
+	groups := make(map[*peer][][]byte)
+	var order []*peer
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -230,26 +272,40 @@ func (p *Plane) Run(ctx context.Context) error {
 				p.drop(notIPv4OrMalformed(pkt))
 				continue
 			}
-			s, ok := p.peers[dst]
+			pe, ok := p.peers[dst]
 			if !ok {
 				p.drop(DropNoSession)
 				p.log.Debug("TUN packet dropped", "reason", DropNoSession, "dst", dst)
 				continue
 			}
-			if len(groups[s]) == 0 {
-				order = append(order, s)
+			if len(groups[pe]) == 0 {
+				order = append(order, pe)
 			}
-			groups[s] = append(groups[s], bufs[i][:Headroom+sizes[i]:Headroom+sizes[i]+Tailroom])
-			p.counter.ToClientPackets.Add(1)
-			p.counter.ToClientBytes.Add(uint64(sizes[i]))
+			groups[pe] = append(groups[pe], bufs[i][:Headroom+sizes[i]:Headroom+sizes[i]+Tailroom])
 		}
 		p.mu.RUnlock()
-		for _, s := range order {
-			s.Send(groups[s], Headroom)
-			groups[s] = groups[s][:0]
+		lim := p.down.Load()
+		for _, pe := range order {
+			g := groups[pe]
+			var bytes uint64
+			if lim != nil {
+				var dropped int
+				g, bytes, dropped = lim.admit(&pe.down, g, Headroom)
+				p.drops[DropRateLimit].Add(uint64(dropped))
+			} else {
+				for _, b := range g {
+					bytes += uint64(len(b) - Headroom)
+				}
+			}
+			if len(g) > 0 {
+				p.counter.ToClientPackets.Add(uint64(len(g)))
+				p.counter.ToClientBytes.Add(bytes)
+				pe.s.Send(g, Headroom)
+			}
+			groups[pe] = groups[pe][:0]
 		}
 		order = order[:0]
-		// Forget senders that got nothing this time, so a detached one is not kept alive.
+		// Forget sessions that got nothing this time, so a detached one is not kept alive.
 		if len(groups) > 4*n {
 			clear(groups)
 		}

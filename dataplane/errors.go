@@ -17,10 +17,11 @@ const (
 	DropNoSession                   // no session holds the destination address
 	DropTUNWrite                    // the TUN refused the write
 	DropTUNRead                     // the TUN read failed for this batch
+	DropRateLimit                   // over the throughput limit (the SKU's rate)
 	numDropReasons
 )
 
-var dropNames = [numDropReasons]string{"malformed", "not_ipv4", "spoofed", "policy", "no_session", "tun_write", "tun_read"}
+var dropNames = [numDropReasons]string{"malformed", "not_ipv4", "spoofed", "policy", "no_session", "tun_write", "tun_read", "rate_limit"}
 
 func (r DropReason) String() string {
 	if r < 0 || r >= numDropReasons {
