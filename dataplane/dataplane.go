@@ -23,6 +23,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.zx2c4.com/wireguard/tun"
 )
@@ -72,6 +73,8 @@ type Plane struct {
 
 	// up and down limit the throughput from and to the clients; nil: unlimited.
 	up, down atomic.Pointer[limiter]
+	rate     atomic.Int64 // bits per second; 0: unlimited
+	rateMu   sync.Mutex   // serialises SetRate
 	// stray is the fair share of packets Deliver gets from an address no session holds.
 	stray peer
 
@@ -113,9 +116,13 @@ func (p *Plane) SetPolicy(pol Policy) {
 
 // SetRate limits the throughput in each direction — from all clients together, and to all
 // clients together — to bitsPerSecond, shared fairly among the sessions that use it; 0 lifts
-// the limit. Packets beyond the rate are dropped (DropRateLimit), which TCP answers by slowing
-// down. It may be called at any time.
+// the limit. Over the rate, Run waits before it reads the TUN again and Deliver waits before
+// it returns (the caller's next batch queues meanwhile), and packets of a session beyond its
+// fair share are dropped (DropRateLimit). It may be called at any time.
 func (p *Plane) SetRate(bitsPerSecond int64) {
+	p.rateMu.Lock()
+	defer p.rateMu.Unlock()
+	p.rate.Store(max(bitsPerSecond, 0))
 	for _, lp := range []*atomic.Pointer[limiter]{&p.up, &p.down} {
 		l := lp.Load()
 		switch {
@@ -130,6 +137,9 @@ func (p *Plane) SetRate(bitsPerSecond int64) {
 		}
 	}
 }
+
+// Rate returns the throughput limit in bits per second in each direction; 0: unlimited.
+func (p *Plane) Rate() int64 { return p.rate.Load() }
 
 // Attach routes packets for addr to s. It returns ErrAddrInUse if another sender holds addr.
 func (p *Plane) Attach(addr netip.Addr, s Sender) error {
@@ -187,6 +197,7 @@ func (p *Plane) Deliver(from netip.Addr, bufs [][]byte, offset int) int {
 		keep = append(keep, b)
 		bytes += uint64(len(pkt))
 	}
+	var wait time.Duration
 	if lim := p.up.Load(); lim != nil && len(keep) > 0 {
 		p.mu.RLock()
 		pe := p.peers[from]
@@ -195,8 +206,12 @@ func (p *Plane) Deliver(from netip.Addr, bufs [][]byte, offset int) int {
 			pe = &p.stray
 		}
 		var dropped int
-		keep, bytes, dropped = lim.admit(&pe.up, keep, offset)
+		keep, bytes, dropped, wait = lim.admit(&pe.up, keep, offset)
 		p.drops[DropRateLimit].Add(uint64(dropped))
+	}
+	if wait > 0 {
+		// Pace the caller once the batch is written (see limiter).
+		defer time.Sleep(wait)
 	}
 	if len(keep) == 0 {
 		return 0
@@ -285,12 +300,13 @@ func (p *Plane) Run(ctx context.Context) error {
 		}
 		p.mu.RUnlock()
 		lim := p.down.Load()
+		var wait time.Duration
 		for _, pe := range order {
 			g := groups[pe]
 			var bytes uint64
 			if lim != nil {
 				var dropped int
-				g, bytes, dropped = lim.admit(&pe.down, g, Headroom)
+				g, bytes, dropped, wait = lim.admit(&pe.down, g, Headroom)
 				p.drops[DropRateLimit].Add(uint64(dropped))
 			} else {
 				for _, b := range g {
@@ -305,10 +321,24 @@ func (p *Plane) Run(ctx context.Context) error {
 			groups[pe] = groups[pe][:0]
 		}
 		order = order[:0]
+		if wait > 0 {
+			// Over the rate: let the kernel queue what comes next (see limiter).
+			pace(ctx, wait)
+		}
 		// Forget sessions that got nothing this time, so a detached one is not kept alive.
 		if len(groups) > 4*n {
 			clear(groups)
 		}
+	}
+}
+
+// pace waits d or until ctx is done.
+func pace(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 

@@ -6,15 +6,19 @@ import (
 )
 
 // The throughput limit (the SKU's rate) is a token bucket per direction, in bytes of inner IP
-// packets, that polices rather than queues: a packet the bucket cannot pay for is dropped, and
-// TCP inside the tunnel backs off as it would at a congested link. Queueing would need a
-// goroutine that holds packets per session; dropping keeps the data plane's one-pass batches.
+// packets, that paces rather than polices: a batch may overdraw the bucket, and then its caller
+// waits until the debt is paid before it takes the next batch. While the TUN reader waits, the
+// kernel queues what the VNet sends; while an SSTP connection waits, TLS backs up to the
+// client; while the ESP reader waits, datagrams queue in its socket. TCP inside the tunnel sees
+// a slower path, not loss bursts (a policer that drops whatever exceeds the rate leaves TCP at
+// half the rate, as retransmissions meet an empty bucket too).
 //
 // Fairness: while the bucket is more than half full, any session may spend from it (a lone
-// client gets the whole rate). Below half — the link is congested — a packet also needs tokens
-// from its session's share: a bucket of its own that fills at rate/n, where n is the number of
-// sessions that sent in this or the last fairness window. Heavy senders are then held to an
-// equal share while a light one (below its share) still passes untouched.
+// client gets the whole rate). Below half — the link is congested — and with more than one
+// session sending, a packet also needs tokens from its session's share: a bucket of its own
+// that fills at rate/n, where n is the number of sessions that sent in this or the last
+// fairness window. A heavy sender's packets beyond its share are dropped, which tells its TCP
+// to slow down, while a light one (below its share) passes untouched.
 const (
 	// fairWindow is how long a session counts as active after its last packet.
 	fairWindow = 100 * time.Millisecond
@@ -67,10 +71,11 @@ func (l *limiter) setRate(bitsPerSecond int64) {
 	l.tokens = min(l.tokens, l.depth)
 }
 
-// admit keeps the packets of pkts (each pkts[i][offset:]) that the rate allows for the session
-// with share sh, in order, and returns them (in pkts' array) with the number of bytes kept.
-// The rest are dropped and counted in dropped.
-func (l *limiter) admit(sh *share, pkts [][]byte, offset int) (kept [][]byte, bytes uint64, dropped int) {
+// admit keeps the packets of pkts (each pkts[i][offset:]) that the limit lets through for the
+// session with share sh, in order, and returns them (in pkts' array) with the number of bytes
+// kept and of packets dropped. If the batch overdrew the bucket, wait is how long the caller
+// must hold off before its next batch.
+func (l *limiter) admit(sh *share, pkts [][]byte, offset int) (kept [][]byte, bytes uint64, dropped int, wait time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -90,12 +95,12 @@ func (l *limiter) admit(sh *share, pkts [][]byte, offset int) (kept [][]byte, by
 		sh.window = w + 1
 		l.active++
 	}
-	n := float64(max(l.active, l.before, 1))
-	shareDepth := l.depth / n
+	n := max(l.active, l.before, 1)
+	shareDepth := l.depth / float64(n)
 	if sh.at == 0 {
 		sh.tokens = shareDepth
 	} else {
-		sh.tokens = min(shareDepth, sh.tokens+l.rate/n*float64(now-sh.at))
+		sh.tokens = min(shareDepth, sh.tokens+l.rate/float64(n)*float64(now-sh.at))
 	}
 	sh.at = now
 
@@ -103,7 +108,11 @@ func (l *limiter) admit(sh *share, pkts [][]byte, offset int) (kept [][]byte, by
 	kept = pkts[:0]
 	for _, b := range pkts {
 		size := float64(len(b) - offset)
-		if l.tokens < size || (l.tokens < congested && sh.tokens < size) {
+		// Overdrawn by a whole bucket: the callers are not waiting as told (or a batch is
+		// larger than a bucket); drop rather than build an unbounded debt.
+		overdrawn := l.tokens < -l.depth
+		unfair := n > 1 && l.tokens < congested && sh.tokens < size
+		if overdrawn || unfair {
 			dropped++
 			continue
 		}
@@ -112,5 +121,8 @@ func (l *limiter) admit(sh *share, pkts [][]byte, offset int) (kept [][]byte, by
 		kept = append(kept, b)
 		bytes += uint64(len(b) - offset)
 	}
-	return kept, bytes, dropped
+	if l.tokens < 0 {
+		wait = time.Duration(-l.tokens / l.rate)
+	}
+	return kept, bytes, dropped, wait
 }
