@@ -71,7 +71,7 @@ func TestSSTPWithSSTPC(t *testing.T) {
 			if bad.Connected {
 				t.Fatalf("a wrong password connected:\n%s", bad.Log)
 			}
-			if !strings.Contains(g.proc.Output(), "SSTP sign-in refused") {
+			if !logLine(g.proc.Output(), `msg="client refused"`, "category=p2s", "protocol=SSTP", "user=alice", "reason=rejected") {
 				t.Errorf("the gateway did not log the refusal:\n%s", g.proc.Output())
 			}
 		})

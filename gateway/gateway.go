@@ -11,11 +11,12 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/p2sgw/p2sgw/api"
 	"github.com/p2sgw/p2sgw/certauth"
@@ -53,7 +54,8 @@ type Options struct {
 // Serve's context. Its methods are safe for concurrent use.
 type Gateway struct {
 	opts      Options
-	log       *slog.Logger
+	log       *slog.Logger // category gateway
+	p2s       *slog.Logger // category p2s: connection events
 	now       func() time.Time
 	startedAt time.Time
 	st        store.Store
@@ -106,7 +108,8 @@ func newWithStore(ctx context.Context, cfg *config.Config, opts Options, st stor
 	}
 	g := &Gateway{
 		opts:      opts,
-		log:       opts.Log,
+		log:       opts.Log.With(logcat.Key, logcat.Gateway),
+		p2s:       opts.Log.With(logcat.Key, logcat.P2S),
 		now:       opts.Now,
 		startedAt: opts.Now(),
 		st:        st,
@@ -127,6 +130,11 @@ func newWithStore(ctx context.Context, cfg *config.Config, opts Options, st stor
 	}
 	g.setLogLevel(cfg)
 	return g, nil
+}
+
+// logFor returns the logger of a diagnostic log category (logcat's names).
+func (g *Gateway) logFor(category string) *slog.Logger {
+	return g.opts.Log.With(logcat.Key, category)
 }
 
 // Close releases the state store. Serve must have returned.
@@ -158,18 +166,18 @@ func (g *Gateway) Pools() pool.Set {
 func (g *Gateway) Serve(ctx context.Context, ready func()) error {
 	cfg := g.Config()
 	if slices.Contains(cfg.AuthTypes, config.AuthRADIUS) {
-		a, err := newAAA(cfg, g.log.With("component", "radius"), func(s *session.Session, reason string) {
+		a, err := newAAA(cfg, g.logFor(logcat.RADIUS), func(s *session.Session, reason string) {
 			if err := g.endSession(context.Background(), s, reason); err != nil {
 				g.log.Error("ending session", "id", s.ID, "err", err)
 			}
-		})
+		}, g.metrics.observeRADIUS)
 		if err != nil {
 			return err
 		}
 		g.aaa = a
 		defer a.close() // after the sessions' Stops are queued below
 	}
-	handler := g.withMetrics(api.NewHandler(g, g.log.With("component", "admin")))
+	handler := g.withMetrics(api.NewHandler(g, g.logFor(logcat.Admin)))
 	if err := g.listenAdmin(cfg, handler); err != nil {
 		g.closeListeners()
 		return err
@@ -251,33 +259,108 @@ func (g *Gateway) reload(ctx context.Context) ([]string, error) {
 }
 
 // apply makes cfg the configuration in force. Settings that need new sockets or a new state
-// directory cannot change while running: they are kept and a warning says so.
+// directory cannot change while running: they are kept and a warning says so. Everything else
+// takes effect at once without touching the sessions it does not concern: roots and
+// revocations (in the store), VNet prefixes, DNS servers and client-to-client (for new
+// connections, and the data plane's policy at once), the SKU's limits and rate, log levels,
+// the RADIUS servers, and the client address pools — a session whose address lies in no pool
+// any more is ended.
 func (g *Gateway) apply(ctx context.Context, cfg *config.Config) ([]string, error) {
+	orphans, kept, err := g.swap(ctx, cfg)
+	if err != nil {
+		g.log.Error("reload refused: the running configuration stays", "config", g.opts.ConfigPath, "err", err)
+		return nil, err
+	}
+	for _, s := range orphans {
+		g.p2s.Info("ending session: its address pool was removed", "id", s.ID, "user", s.User, "vpn_address", s.VPNAddr)
+		if err := g.endSession(ctx, s, "its address pool was removed from the configuration"); err != nil {
+			g.log.Error("ending session", "id", s.ID, "err", err)
+		}
+	}
+	return kept, nil
+}
+
+// swap applies cfg (see apply) and returns the sessions that lost their pool, for the caller to
+// end once the gateway's lock is released. On error nothing has changed.
+func (g *Gateway) swap(ctx context.Context, cfg *config.Config) (orphans []*session.Session, kept []string, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old := g.cfg
-	kept := restartOnly(old, cfg, g.plane != nil)
+	tunnels := g.plane != nil
+	kept = restartOnly(old, cfg, tunnels)
 	for _, f := range kept {
 		g.log.Warn("reload: setting changed but needs a restart of p2sgw serve; keeping the running value", "setting", f)
 	}
-	keepRestartOnly(old, cfg, g.plane != nil)
+	keepRestartOnly(old, cfg, tunnels)
 	pools, err := buildPools(ctx, cfg, g.pools, g.st, g.now)
 	if err != nil {
-		g.log.Error("reload refused: the running configuration stays", "err", err)
-		return nil, err
+		return nil, nil, err
+	}
+	orphans = g.carryLeases(ctx, g.pools, pools)
+	if g.aaa != nil && cfg.RADIUS != nil {
+		// Always: a secret file may have changed while the section did not.
+		if err := g.aaa.reconfigure(cfg.RADIUS); err != nil {
+			return nil, nil, err
+		}
+	}
+	if tunnels {
+		link, err := netlink.LinkByName(cfg.TUN)
+		if err == nil {
+			err = setTUNAddrs(link, g.pools, pools)
+		}
+		if err != nil {
+			if g.aaa != nil && old.RADIUS != nil {
+				g.aaa.reconfigure(old.RADIUS) // as it was: it was valid then
+			}
+			return nil, nil, fmt.Errorf("tun %s: %w", cfg.TUN, err)
+		}
 	}
 	g.cfg, g.pools, g.loadedAt = cfg, pools, g.now()
 	g.setLogLevel(cfg)
+	sku := g.sku(cfg)
 	if g.plane != nil {
 		g.plane.SetPolicy(planePolicy(cfg))
+		g.plane.SetRate(rateOf(sku))
 	}
-	if n, max := g.rootCount(ctx), g.sku(cfg).MaxRootCerts; max > 0 && n > max {
+	if n, max := g.rootCount(ctx), sku.MaxRootCerts; max > 0 && n > max {
 		g.log.Warn("more trusted roots than the SKU allows; new ones will be refused until some are removed", "roots", n, "max_root_certs", max)
 	}
 	g.logWarnings(cfg)
-	g.log.Info("configuration reloaded", "config", g.opts.ConfigPath, "sku", g.sku(cfg).Name, "pools", cfg.ClientAddressPools, "vnet", cfg.VNetAddressSpace)
-	return kept, nil
+	g.log.Info("configuration reloaded", "config", g.opts.ConfigPath, "sku", sku.Name, "max_mbps", sku.ThroughputMbps,
+		"pools", cfg.ClientAddressPools, "vnet", cfg.VNetAddressSpace, "dns", cfg.DNSServers)
+	return orphans, kept, nil
 }
+
+// carryLeases keeps the live sessions' addresses across a change of pools: a pool of next that
+// is new (not in old) takes over the lease of every session whose address it holds. It returns
+// the sessions whose address no pool of next can hold, and releases their leases in old (their
+// pools are gone, so nothing else will lease those addresses).
+func (g *Gateway) carryLeases(ctx context.Context, old, next pool.Set) (orphans []*session.Session) {
+	for _, s := range g.sessions.List() {
+		if !s.VPNAddr.IsValid() {
+			continue
+		}
+		p := next.Find(s.VPNAddr)
+		if p != nil && slices.Contains(old, p) {
+			continue
+		}
+		if p != nil {
+			err := p.AcquireAddr(ctx, s.VPNAddr, s.User, s.ID)
+			if err == nil {
+				continue
+			}
+			g.log.Warn("reload: a new pool cannot hold a live session's address", "id", s.ID, "vpn_address", s.VPNAddr, "pool", p.Prefix(), "err", err)
+		}
+		if op := old.Find(s.VPNAddr); op != nil {
+			op.Release(ctx, s.VPNAddr, s.ID)
+		}
+		orphans = append(orphans, s)
+	}
+	return orphans
+}
+
+// rateOf is the data plane's rate limit for a SKU, in bits per second (0: unlimited).
+func rateOf(sku config.SKU) int64 { return int64(sku.ThroughputMbps) * 1_000_000 }
 
 // logWarnings logs what in cfg deserves attention but does not stop the gateway (a
 // certificate close to expiry, a short RADIUS secret, ...).
@@ -307,7 +390,8 @@ func (g *Gateway) rootCount(ctx context.Context) int {
 
 // restartOnly lists the settings that differ between a and b and cannot change live. With
 // the IKEv2 listener running (tunnels), so are the ones it was built from: its sockets,
-// proposals, timers, certificate, the TUN device and the pools it holds.
+// proposals, timers, certificate and the TUN device. The RADIUS servers change live, but not
+// whether accounting is on, nor its interval.
 func restartOnly(a, b *config.Config, tunnels bool) []string {
 	var out []string
 	add := func(changed bool, name string) {
@@ -323,13 +407,18 @@ func restartOnly(a, b *config.Config, tunnels bool) []string {
 	add(a.Log.Format != b.Log.Format, "log.format")
 	add(!slices.Equal(a.TunnelTypes, b.TunnelTypes), "tunnel_types")
 	add(!slices.Equal(a.AuthTypes, b.AuthTypes), "auth_types")
-	add(!reflect.DeepEqual(a.RADIUS, b.RADIUS), "radius")
+	if a.RADIUS != nil && b.RADIUS != nil {
+		acct := func(r *config.RADIUS) bool { return r.Accounting == nil || *r.Accounting }
+		add(acct(a.RADIUS) != acct(b.RADIUS), "radius.accounting")
+		add(a.RADIUS.InterimInterval != b.RADIUS.InterimInterval, "radius.interim_interval")
+	} else {
+		add(a.RADIUS != b.RADIUS, "radius")
+	}
 	if tunnels {
 		add(a.TUN != b.TUN, "tun")
 		add(a.IKE != b.IKE, "ike")
 		add(a.LegacyWindowsProposals != b.LegacyWindowsProposals, "legacy_windows_proposals")
 		add(a.ServerCertificate != b.ServerCertificate || a.ServerKey != b.ServerKey, "server_certificate")
-		add(!slices.Equal(a.ClientAddressPools, b.ClientAddressPools), "client_address_pools")
 	}
 	return out
 }
@@ -338,11 +427,17 @@ func restartOnly(a, b *config.Config, tunnels bool) []string {
 func keepRestartOnly(running, next *config.Config, tunnels bool) {
 	next.StateDir, next.Admin, next.Listen, next.Name, next.Log.Format = running.StateDir, running.Admin, running.Listen, running.Name, running.Log.Format
 	next.MetricsListen = running.MetricsListen
-	next.TunnelTypes, next.AuthTypes, next.RADIUS = running.TunnelTypes, running.AuthTypes, running.RADIUS
+	next.TunnelTypes, next.AuthTypes = running.TunnelTypes, running.AuthTypes
+	if running.RADIUS == nil || next.RADIUS == nil {
+		next.RADIUS = running.RADIUS
+	} else {
+		r := *next.RADIUS
+		r.Accounting, r.InterimInterval = running.RADIUS.Accounting, running.RADIUS.InterimInterval
+		next.RADIUS = &r
+	}
 	if tunnels {
 		next.TUN, next.IKE, next.LegacyWindowsProposals = running.TUN, running.IKE, running.LegacyWindowsProposals
 		next.ServerCertificate, next.ServerKey = running.ServerCertificate, running.ServerKey
-		next.ClientAddressPools = running.ClientAddressPools
 	}
 }
 

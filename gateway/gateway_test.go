@@ -386,7 +386,8 @@ func TestRevocationEndsLiveSessions(t *testing.T) {
 }
 
 // TestRestartOnlyWithTunnels: with the IKEv2 listener running, what it was built from cannot
-// change on reload; the VNet and client_to_client can (the data plane's policy follows).
+// change on reload; the VNet, client_to_client and the pools can (the data plane's policy and
+// the TUN's addresses follow).
 func TestRestartOnlyWithTunnels(t *testing.T) {
 	a := testConfig(t)
 	b := *a
@@ -394,14 +395,120 @@ func TestRestartOnlyWithTunnels(t *testing.T) {
 	b.VNetAddressSpace = []netip.Prefix{netip.MustParsePrefix("198.20.0.0/16")}
 	b.ClientAddressPools = []netip.Prefix{netip.MustParsePrefix("100.65.0.0/24")}
 	b.IKE.DPDInterval = "5s"
-	if got := strings.Join(restartOnly(a, &b, true), ","); got != "tun,ike,client_address_pools" {
+	if got := strings.Join(restartOnly(a, &b, true), ","); got != "tun,ike" {
 		t.Fatalf("restart-only with tunnels = %s", got)
 	}
 	if got := restartOnly(a, &b, false); len(got) != 0 {
 		t.Fatalf("restart-only without tunnels = %v", got)
 	}
 	keepRestartOnly(a, &b, true)
-	if b.TUN != a.TUN || b.ClientAddressPools[0] != a.ClientAddressPools[0] || !b.ClientToClient || b.VNetAddressSpace[0].String() != "198.20.0.0/16" {
+	if b.TUN != a.TUN || b.ClientAddressPools[0].String() != "100.65.0.0/24" || !b.ClientToClient || b.VNetAddressSpace[0].String() != "198.20.0.0/16" {
 		t.Fatalf("after keepRestartOnly: %+v", b)
+	}
+}
+
+// TestRestartOnlyRADIUS: the RADIUS servers, timeout and retries change live; whether
+// accounting is on and its interval need a restart, and so does adding or removing the section.
+func TestRestartOnlyRADIUS(t *testing.T) {
+	no := false
+	two := 2
+	a := testConfig(t)
+	a.RADIUS = &config.RADIUS{Servers: []config.RADIUSServer{{Address: "198.19.0.20:1812", Secret: "s3cret-s3cret-s3cret"}}, InterimInterval: "5m"}
+	b := *a
+	rb := *a.RADIUS
+	b.RADIUS = &rb
+	rb.Servers = []config.RADIUSServer{{Address: "198.19.0.21:1812", Secret: "an0ther-s3cret-here"}}
+	rb.Timeout, rb.Retries = "2s", &two
+	if got := restartOnly(a, &b, true); len(got) != 0 {
+		t.Fatalf("new servers, timeout and retries: restart-only = %v", got)
+	}
+	rb.Accounting, rb.InterimInterval = &no, "1m"
+	if got := strings.Join(restartOnly(a, &b, true), ","); got != "radius.accounting,radius.interim_interval" {
+		t.Fatalf("accounting off, new interval: restart-only = %s", got)
+	}
+	keepRestartOnly(a, &b, true)
+	if b.RADIUS.Accounting != nil || b.RADIUS.InterimInterval != "5m" || b.RADIUS.Servers[0].Address != "198.19.0.21:1812" || *b.RADIUS.Retries != 2 {
+		t.Fatalf("after keepRestartOnly: %+v", *b.RADIUS)
+	}
+	if a.RADIUS.Servers[0].Address != "198.19.0.20:1812" {
+		t.Fatalf("keepRestartOnly changed the running config: %+v", *a.RADIUS)
+	}
+	c := *a
+	c.RADIUS = nil
+	if got := strings.Join(restartOnly(a, &c, true), ","); got != "radius" {
+		t.Fatalf("section removed: restart-only = %s", got)
+	}
+	keepRestartOnly(a, &c, true)
+	if c.RADIUS != a.RADIUS {
+		t.Fatalf("section removed: the running one is not kept")
+	}
+}
+
+// TestReloadPools: a reload that changes the pools keeps every session whose address still
+// lies in a pool — a pool that grew takes over its lease, so the address is not handed out
+// twice — and ends the sessions of a pool that was removed, releasing their addresses.
+func TestReloadPools(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.ClientAddressPools = []netip.Prefix{netip.MustParsePrefix("100.64.0.0/29"), netip.MustParsePrefix("100.64.1.0/29")}
+	g := newTestGateway(t, cfg)
+	closed := map[string]string{}
+	add := func(user string) *session.Session {
+		id := session.NewID(session.IKEv2)
+		addr, err := g.Pools().Acquire(ctx, user, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &session.Session{ID: id, User: user, Protocol: session.IKEv2, StartedAt: time.Now(), VPNAddr: addr}
+		s.Close = func(reason string) { closed[user] = reason }
+		if err := g.Sessions().Add(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// The first /29 has five leasable addresses: the sixth session goes to the second pool.
+	var sessions []*session.Session
+	for _, u := range []string{"a", "b", "c", "d", "e", "f"} {
+		sessions = append(sessions, add(u))
+	}
+	if got := sessions[5].VPNAddr.String(); got != "100.64.1.2" {
+		t.Fatalf("sixth session got %s, want 100.64.1.2 from the second pool", got)
+	}
+
+	// The first pool grows to a /28; the second is removed.
+	next := *g.Config()
+	next.ClientAddressPools = []netip.Prefix{netip.MustParsePrefix("100.64.0.0/28")}
+	if _, err := g.apply(ctx, &next); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(closed["f"], "pool was removed") || len(closed) != 1 {
+		t.Fatalf("closed %v: want only f's session, for its removed pool", closed)
+	}
+	pools := g.Pools()
+	if len(pools) != 1 || pools[0].Prefix().String() != "100.64.0.0/28" {
+		t.Fatalf("pools after reload: %v", pools)
+	}
+	if n := pools[0].InUse(); n != 5 {
+		t.Fatalf("the /28 holds %d leases, want the 5 live sessions' addresses", n)
+	}
+	// A new client gets none of the live sessions' addresses.
+	addr, err := pools[0].Acquire(ctx, "g", session.NewID(session.IKEv2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sessions[:5] {
+		if s.VPNAddr == addr {
+			t.Fatalf("a new client got %s, which %s holds", addr, s.User)
+		}
+	}
+
+	// A reload with an invalid pool changes nothing.
+	bad := *g.Config()
+	bad.ClientAddressPools = []netip.Prefix{netip.MustParsePrefix("2001:db8::/64")}
+	if _, err := g.apply(ctx, &bad); err == nil {
+		t.Fatal("an IPv6 pool was applied")
+	}
+	if got := g.Pools(); len(got) != 1 || got[0] != pools[0] {
+		t.Fatalf("pools after a refused reload: %v", got)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/p2sgw/p2sgw/dataplane"
 	"github.com/p2sgw/p2sgw/ike"
 	"github.com/p2sgw/p2sgw/ike/transform"
+	"github.com/p2sgw/p2sgw/internal/logcat"
 	"github.com/p2sgw/p2sgw/netio"
 	"github.com/p2sgw/p2sgw/session"
 )
@@ -41,7 +42,11 @@ func (g *Gateway) startDataPlane(ctx context.Context, cfg *config.Config) (*data
 	if err != nil {
 		return nil, nil, err
 	}
-	plane := dataplane.New(dev, planePolicy(cfg), g.log.With("component", "dataplane"))
+	plane := dataplane.New(dev, planePolicy(cfg), g.logFor(logcat.Dataplane))
+	if r := rateOf(g.sku(cfg)); r > 0 {
+		plane.SetRate(r)
+		g.log.Info("throughput limited to the SKU's rate in each direction", "sku", g.sku(cfg).Name, "max_mbps", g.sku(cfg).ThroughputMbps)
+	}
 	g.mu.Lock()
 	g.plane = plane
 	g.mu.Unlock()
@@ -93,15 +98,17 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config, plane *dat
 	if g.aaa != nil {
 		rc.RelayEAP = g.aaa.relay
 	}
-	log := g.log.With("component", "ikev2")
+	log := g.logFor(logcat.IKEv2)
 	v.srv = ike.NewServer(rc, ikeConn, natt, ike.Hooks{
 		Established: v.established,
 		Ended:       v.ended,
 		Released:    v.released,
 		Deliver:     plane.Deliver,
 		FreeSPI:     v.freeSPI,
-		Refused:     func(stage, reason string) { g.metrics.refuse(session.IKEv2, stage, reason) },
-		Happened:    func(event string) { g.metrics.ikeEvents.WithLabelValues(event).Inc() },
+		Refused: func(r ike.Refusal) {
+			g.refuse(session.IKEv2, r.Exchange, r.Reason, r.Remote, r.Identity, r.Err)
+		},
+		Happened: func(event string) { g.metrics.ikeEvents.WithLabelValues(event).Inc() },
 	}, timers(cfg), log)
 
 	g.lnMu.Lock()
@@ -253,7 +260,7 @@ func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 		v.plane.Detach(t.Addr(), t)
 		return err
 	}
-	v.g.log.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "auth", s.AuthMethod, "public_address", s.PublicAddr,
+	v.g.p2s.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "auth", s.AuthMethod, "public_address", s.PublicAddr,
 		"vpn_address", s.VPNAddr, "ike", sa.Suite(), "esp", sa.Child.Suite)
 	v.g.metrics.established.Add(1)
 	if sa.Grant != nil && v.g.aaa != nil {
@@ -273,7 +280,7 @@ func (v *ikev2) ended(sa *ike.SA, t *ike.Tunnel, reason string) {
 	v.g.Pools().Release(ctx, t.Addr(), sa.Lease.Session)
 	v.freeSPI(sa.Child.InSPI)
 	dur := v.g.now().Sub(sa.Established).Round(time.Second)
-	v.g.log.Info("client disconnected", "id", sa.Lease.Session, "user", sa.Peer, "reason", reason, "duration", dur)
+	v.g.p2s.Info("client disconnected", "id", sa.Lease.Session, "user", sa.Peer, "reason", reason, "duration", dur)
 }
 
 func timers(cfg *config.Config) ike.Timers {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/p2sgw/p2sgw/config"
 	"github.com/p2sgw/p2sgw/session"
@@ -46,4 +47,13 @@ func (g *Gateway) admit(protocol string) error {
 // register adds s to the sessions within the SKU's limits.
 func (g *Gateway) register(s *session.Session) error {
 	return g.sessions.AddIf(context.Background(), s, admission(g.sku(g.Config()), s.Protocol))
+}
+
+// refuse logs a refused connection attempt as a P2S diagnostic event — protocol, public
+// address, who the client claimed to be, the stage that refused it and why — and counts it by
+// protocol, stage and reason.
+func (g *Gateway) refuse(protocol, stage, reason string, remote netip.AddrPort, user string, err error, attrs ...any) {
+	g.metrics.refuse(protocol, stage, reason)
+	g.p2s.Info("client refused", append([]any{"protocol", protocol, "public_address", remote, "user", user,
+		"stage", stage, "reason", reason, "err", err}, attrs...)...)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,8 +28,9 @@ type metrics struct {
 	g   *Gateway
 	reg *prometheus.Registry
 
-	refused   *prometheus.CounterVec // handshakes refused, by protocol, stage and reason
-	ikeEvents *prometheus.CounterVec // rekeys and dead peers of established IKE SAs
+	refused   *prometheus.CounterVec   // handshakes refused, by protocol, stage and reason
+	ikeEvents *prometheus.CounterVec   // rekeys and dead peers of established IKE SAs
+	radiusRTT *prometheus.HistogramVec // RADIUS answer latency, by server and kind
 
 	mu    sync.Mutex // guards ended
 	ended session.Traffic
@@ -48,7 +50,12 @@ func newMetrics(g *Gateway) *metrics {
 		Name: "p2sgw_ike_events_total",
 		Help: "Events of established IKEv2 sessions: child_sa_rekey, ike_sa_rekey, dead_peer (a client that stopped answering and was removed).",
 	}, []string{"event"})
-	m.reg.MustRegister(m.refused, m.ikeEvents, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.radiusRTT = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "p2sgw_radius_request_duration_seconds",
+		Help:    "Time from sending a RADIUS request to its authentic answer (retransmissions included), by server and kind (access, accounting).",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"server", "kind"})
+	m.reg.MustRegister(m.refused, m.ikeEvents, m.radiusRTT, m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -74,6 +81,11 @@ func (g *Gateway) listenMetrics(cfg *config.Config) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	g.serveHTTP(api.Listener{Name: "metrics", Network: "tcp", Address: ln.Addr().String()}, ln, mux, nil)
 	return nil
+}
+
+// observeRADIUS records the latency of one RADIUS answer (radius.Config.Observe).
+func (m *metrics) observeRADIUS(server, kind string, d time.Duration) {
+	m.radiusRTT.WithLabelValues(server, kind).Observe(d.Seconds())
 }
 
 // refuse counts a refused handshake.
@@ -104,6 +116,7 @@ var (
 	descDrops       = prometheus.NewDesc("p2sgw_dataplane_drops_total", "Packets the data plane dropped, by reason.", []string{"reason"}, nil)
 	descPoolSize    = prometheus.NewDesc("p2sgw_pool_addresses", "Addresses a client address pool can lease.", []string{"pool"}, nil)
 	descPoolInUse   = prometheus.NewDesc("p2sgw_pool_addresses_in_use", "Addresses leased to live connections.", []string{"pool"}, nil)
+	descRate        = prometheus.NewDesc("p2sgw_throughput_limit_bits_per_second", "The throughput limit in each direction (the SKU's rate); 0: unlimited.", nil, nil)
 	descRADIUSUp    = prometheus.NewDesc("p2sgw_radius_server_up", "1 if the RADIUS server's last request was answered, 0 if not, -1 if not asked yet.", []string{"server"}, nil)
 	descRADIUSReq   = prometheus.NewDesc("p2sgw_radius_requests_total", "Requests sent to the RADIUS server (access and accounting).", []string{"server"}, nil)
 	descRADIUSTO    = prometheus.NewDesc("p2sgw_radius_timeouts_total", "Requests the RADIUS server did not answer within their tries.", []string{"server"}, nil)
@@ -142,6 +155,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	plane, pools := g.plane, g.pools
 	g.mu.RUnlock()
 	if plane != nil {
+		ch <- prometheus.MustNewConstMetric(descRate, prometheus.GaugeValue, float64(plane.Rate()))
 		for _, r := range dataplane.DropReasons() {
 			ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(plane.Drops(r)), r.String())
 		}

@@ -40,20 +40,15 @@ type accounted struct {
 	timeout *time.Timer // Session-Timeout; nil if none
 }
 
-// newAAA builds the RADIUS client from cfg's radius section.
-func newAAA(cfg *config.Config, log *slog.Logger, end func(*session.Session, string)) (*aaa, error) {
+// newAAA builds the RADIUS client from cfg's radius section; observe, if set, gets the latency
+// of every answer.
+func newAAA(cfg *config.Config, log *slog.Logger, end func(*session.Session, string), observe func(server, kind string, d time.Duration)) (*aaa, error) {
 	r := cfg.RADIUS
-	rc := radius.Config{NASIdentifier: r.NASIdentifier, Timeout: r.TimeoutDuration(), Log: log}
-	if r.Retries != nil {
-		rc.Retries = *r.Retries
+	rc, err := radiusConfig(r)
+	if err != nil {
+		return nil, err
 	}
-	for i, s := range r.Servers {
-		secret, err := s.SharedSecret()
-		if err != nil {
-			return nil, fmt.Errorf("radius.servers[%d]: %w", i, err)
-		}
-		rc.Servers = append(rc.Servers, radius.Server{Address: s.Address, AcctAddress: s.AcctAddress, Secret: secret, Priority: s.Priority})
-	}
+	rc.Log, rc.Observe = log, observe
 	c, err := radius.New(rc)
 	if err != nil {
 		return nil, fmt.Errorf("radius: %w", err)
@@ -67,6 +62,37 @@ func newAAA(cfg *config.Config, log *slog.Logger, end func(*session.Session, str
 		go a.interimLoop()
 	}
 	return a, nil
+}
+
+// radiusConfig is the RADIUS client's configuration from the radius section, with the shared
+// secrets read from their files.
+func radiusConfig(r *config.RADIUS) (radius.Config, error) {
+	rc := radius.Config{NASIdentifier: r.NASIdentifier, Timeout: r.TimeoutDuration()}
+	if r.Retries != nil {
+		rc.Retries = *r.Retries
+	}
+	for i, s := range r.Servers {
+		secret, err := s.SharedSecret()
+		if err != nil {
+			return radius.Config{}, fmt.Errorf("radius.servers[%d]: %w", i, err)
+		}
+		rc.Servers = append(rc.Servers, radius.Server{Address: s.Address, AcctAddress: s.AcctAddress, Secret: secret, Priority: s.Priority})
+	}
+	return rc, nil
+}
+
+// reconfigure applies a reloaded radius section: servers, NAS-Identifier, timeout and retries
+// change at once; conversations under way finish where they started and queued accounting
+// goes to the new servers.
+func (a *aaa) reconfigure(r *config.RADIUS) error {
+	rc, err := radiusConfig(r)
+	if err != nil {
+		return err
+	}
+	if err := a.client.Reconfigure(rc); err != nil {
+		return fmt.Errorf("radius: %w", err)
+	}
+	return nil
 }
 
 // close sends what accounting is queued (the Stops of the sessions that just ended) for at

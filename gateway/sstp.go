@@ -23,6 +23,7 @@ import (
 	"github.com/p2sgw/p2sgw/dataplane"
 	"github.com/p2sgw/p2sgw/eap"
 	"github.com/p2sgw/p2sgw/ike"
+	"github.com/p2sgw/p2sgw/internal/logcat"
 	"github.com/p2sgw/p2sgw/ppp"
 	"github.com/p2sgw/p2sgw/radius"
 	"github.com/p2sgw/p2sgw/session"
@@ -99,7 +100,7 @@ func (g *Gateway) startSSTP(ctx context.Context, cfg *config.Config, plane *data
 	if err != nil {
 		return nil, fmt.Errorf("listen.sstp %s: %w", cfg.Listen.SSTP, err)
 	}
-	log := g.log.With("component", "sstp")
+	log := g.logFor(logcat.SSTP)
 	s := &sstpListener{
 		g: g, plane: plane, log: log, server: cfg.Name, preBy: make(map[netip.Addr]int),
 		// No ALPN: the SSTP request is HTTP/1.1 and is read by hand. No session tickets: a
@@ -286,7 +287,7 @@ func (c *sstpConn) run(ctx context.Context) string {
 					return "disconnected by the client"
 				}
 				if errors.Is(err, sstp.ErrBinding) {
-					c.l.g.metrics.refuse(session.SSTP, "crypto_binding", "binding_failed")
+					c.refuse("crypto_binding", "binding_failed", c.user, err)
 				}
 				return "SSTP: " + err.Error()
 			}
@@ -342,13 +343,17 @@ func (c *sstpConn) Send(bufs [][]byte, offset int) {
 	c.counters.EgressBytes.Add(bytes)
 }
 
+// refuse logs and counts a refused sign-in (stage: the PPP method or SSTP step).
+func (c *sstpConn) refuse(stage, reason, user string, err error) {
+	c.l.g.refuse(session.SSTP, stage, reason, c.remote, user, err, "correlation_id", c.sc.CorrelationID())
+}
+
 // assign leases the authenticated client its address (the RADIUS server's Framed-IP-Address,
 // or one from the pool): PPP's IPCP gives it out.
 func (c *sstpConn) assign(res ppp.Result) (local, peer netip.Addr, dns []netip.Addr, err error) {
 	g := c.l.g
 	if err := g.admit(session.SSTP); err != nil {
-		g.metrics.refuse(session.SSTP, "admission", "connection_limit")
-		c.log.Info("SSTP client refused", "user", res.User, "reason", err)
+		c.refuse("admission", "connection_limit", res.User, err)
 		return local, peer, nil, err
 	}
 	grant, _ := res.Data.(*ike.Grant)
@@ -395,7 +400,7 @@ func (c *sstpConn) established(peer netip.Addr) error {
 		return err
 	}
 	c.sess = s
-	g.log.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "auth", s.AuthMethod, "public_address", s.PublicAddr, "vpn_address", s.VPNAddr)
+	g.p2s.Info("client connected", "id", s.ID, "user", s.User, "protocol", s.Protocol, "auth", s.AuthMethod, "public_address", s.PublicAddr, "vpn_address", s.VPNAddr)
 	g.metrics.established.Add(1)
 	if c.grant != nil && g.aaa != nil {
 		g.aaa.started(s, c.grant)
@@ -415,7 +420,7 @@ func (c *sstpConn) end(reason string) {
 		if g.aaa != nil {
 			g.aaa.ended(c.sess.ID, reason, g.now())
 		}
-		g.log.Info("client disconnected", "id", c.sess.ID, "user", c.sess.User, "reason", reason, "duration", g.now().Sub(c.sess.StartedAt).Round(time.Second))
+		g.p2s.Info("client disconnected", "id", c.sess.ID, "user", c.sess.User, "reason", reason, "duration", g.now().Sub(c.sess.StartedAt).Round(time.Second))
 	} else {
 		c.log.Info("SSTP connection ended before the session started", "user", c.user, "reason", reason)
 	}
@@ -466,8 +471,7 @@ func (c *sstpConn) radius(method, user string, req radius.Request) (ppp.Result, 
 	defer cancel()
 	resp, err := a.client.NewConversation().Exchange(ctx, req)
 	if err != nil {
-		c.l.g.metrics.refuse(session.SSTP, method, "radius_unavailable")
-		c.log.Info("SSTP sign-in failed: RADIUS", "user", user, "method", method, "err", err)
+		c.refuse(method, "radius_unavailable", user, err)
 		return ppp.Result{Message: "authentication server unavailable"}, nil
 	}
 	if resp.Code != radius.CodeAccessAccept {
@@ -475,8 +479,7 @@ func (c *sstpConn) radius(method, user string, req radius.Request) (ppp.Result, 
 		if len(resp.ReplyMessage) > 0 {
 			msg += ": " + strings.Join(resp.ReplyMessage, " ")
 		}
-		c.l.g.metrics.refuse(session.SSTP, method, "rejected")
-		c.log.Info("SSTP sign-in refused", "user", user, "method", method, "reason", msg)
+		c.refuse(method, "rejected", user, errors.New(msg))
 		return ppp.Result{Message: truncate(msg, 200)}, nil
 	}
 	if method == "mschapv2" && len(resp.MSK) < 32 {
@@ -534,8 +537,7 @@ func (e *pppEAP) Exchange(packet []byte) ([]byte, bool, ppp.Result, error) {
 		e.c.auth = "radius"
 		return ans.Packet, true, ppp.Result{OK: true, User: e.user, MSK: ans.MSK, Data: ans.Grant}, nil
 	default:
-		e.c.l.g.metrics.refuse(session.SSTP, "eap", "rejected")
-		e.c.log.Info("SSTP sign-in refused", "user", e.user, "method", "eap", "reason", ans.Reason)
+		e.c.refuse("eap", "rejected", e.user, errors.New(ans.Reason))
 		return ans.Packet, true, ppp.Result{Message: ans.Reason}, nil
 	}
 }
@@ -584,8 +586,7 @@ func (e *pppEAPTLS) Exchange(packet []byte) ([]byte, bool, ppp.Result, error) {
 		if e.reason != nil {
 			why = e.reason
 		}
-		e.c.l.g.metrics.refuse(session.SSTP, "eap-tls", "certificate_refused")
-		e.c.log.Info("SSTP sign-in refused", "user", e.user, "method", "eap-tls", "reason", why)
+		e.c.refuse("eap-tls", "certificate_refused", e.user, why)
 		return next.Bytes(), true, ppp.Result{Message: why.Error()}, nil
 	}
 	if next.Code != eap.CodeSuccess {

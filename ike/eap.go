@@ -101,6 +101,7 @@ func (sa *SA) handleEAP(h message.Header, ps message.Payloads) ([]byte, Event, e
 			return sa.eapFail(h, fmt.Errorf("%w: an EAP identity of %d octets that is not a name", ErrAuthFailed, len(pkt.Data)))
 		}
 		e.identity, e.user = ep.Data, string(pkt.Data)
+		sa.claimed = e.user
 		if sa.resp.EAPTLS == nil {
 			e.relay = sa.resp.RelayEAP(e.user, sa.remote)
 			return sa.relayEAP(h, e, e.identity)

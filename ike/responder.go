@@ -124,6 +124,9 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 	if err := message.Check(message.ExchangeIKEAuth, false, true, ps); err != nil {
 		return fail(message.NotifyInvalidSyntax, err)
 	}
+	if idi, ok := ps.Find(message.PayloadIDi).(*message.IDi); ok {
+		sa.claimed = printableID(idi.IDType, idi.Data)
+	}
 	authP, _ := ps.Find(message.PayloadAuth).(*message.Auth)
 	if authP == nil {
 		if sa.resp.EAPTLS == nil && sa.resp.RelayEAP == nil {

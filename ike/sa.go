@@ -143,6 +143,7 @@ type SA struct {
 	local    netip.AddrPort
 	remote   netip.AddrPort
 
+	claimed      string           // the identity the client claimed (IDi, then its EAP identity)
 	authSent     bool             // a refused IKE_AUTH still carried our AUTH (see Abandon)
 	pendingRekey *pendingRekey    // our CHILD SA rekey request, until its answer
 	pendingIKE   *pendingIKERekey // our IKE SA rekey request, until its answer
@@ -352,3 +353,7 @@ func orNow(f func() time.Time) func() time.Time {
 	}
 	return f
 }
+
+// ClaimedIdentity is who the client said it was — its IKE identity, then its EAP identity once
+// it gave one — whether or not it proved it: for logging a refusal. It is "" before IKE_AUTH.
+func (sa *SA) ClaimedIdentity() string { return sa.claimed }

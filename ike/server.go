@@ -40,12 +40,26 @@ type Hooks struct {
 	Deliver func(from netip.Addr, bufs [][]byte, offset int) int
 	// FreeSPI gives back an inbound SPI that AllocateSPI handed out, once its SA is gone.
 	FreeSPI func(spi uint32)
-	// Refused, if set, counts a handshake the gateway refused: the exchange (IKE_SA_INIT or
-	// IKE_AUTH) and the notify it answered with (e.g. AUTHENTICATION_FAILED), for metrics.
-	Refused func(exchange, reason string)
+	// Refused, if set, is told of every handshake the gateway refused, to log and count it.
+	Refused func(Refusal)
 	// Happened, if set, counts an event of an established SA, for metrics: "child_sa_rekey",
 	// "ike_sa_rekey", "dead_peer".
 	Happened func(event string)
+}
+
+// Refusal is a handshake the gateway refused.
+type Refusal struct {
+	Exchange string         // IKE_SA_INIT or IKE_AUTH
+	Reason   string         // the notify it answered with (e.g. AUTHENTICATION_FAILED), or "other"
+	Remote   netip.AddrPort // the client's public address and port
+	Identity string         // who the client claimed to be (IDi or EAP identity); "" in IKE_SA_INIT
+	Err      error          // why, in words
+}
+
+func (s *Server) refused(r Refusal) {
+	if s.hooks.Refused != nil {
+		s.hooks.Refused(r)
+	}
 }
 
 func (s *Server) happened(event string) {
@@ -541,9 +555,9 @@ func (s *Server) respond(h *handle, d datagram) bool {
 	}
 	sa, resp, err := Respond(s.cfg, d.buf, spiR, d.local, d.remote)
 	if err != nil {
-		s.log.Info("IKE_SA_INIT refused", "remote", d.remote, "err", err)
-		if s.hooks.Refused != nil && resp != nil {
-			s.hooks.Refused("IKE_SA_INIT", refusalReason(err))
+		s.log.Debug("IKE_SA_INIT refused", "remote", d.remote, "err", err)
+		if resp != nil {
+			s.refused(Refusal{Exchange: "IKE_SA_INIT", Reason: refusalReason(err), Remote: d.remote, Err: err})
 		}
 	}
 	if sa != nil {
@@ -573,10 +587,8 @@ func (s *Server) event(h *handle, ev Event, d datagram, err error) bool {
 		}
 		return false
 	case EventFailed:
-		s.log.Info("IKE_AUTH refused", "remote", d.remote, "reason", h.sa.Err)
-		if s.hooks.Refused != nil {
-			s.hooks.Refused("IKE_AUTH", refusalReason(h.sa.Err))
-		}
+		s.log.Debug("IKE_AUTH refused", "remote", d.remote, "reason", h.sa.Err)
+		s.refused(Refusal{Exchange: "IKE_AUTH", Reason: refusalReason(h.sa.Err), Remote: d.remote, Identity: h.sa.ClaimedIdentity(), Err: h.sa.Err})
 		s.releaseLease(h)
 		if del := h.sa.Abandon(); del != nil {
 			// Sent a moment after the IKE_AUTH answer: a client that takes it before the

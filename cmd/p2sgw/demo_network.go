@@ -117,7 +117,7 @@ func (d *demo) runNetwork(ctx context.Context, keep bool) (err error) {
 	}
 	fmt.Fprintln(w, "  refused (AUTHENTICATION_FAILED); the gateway's log says why:")
 	for _, line := range strings.Split(gw.Output(), "\n") {
-		if strings.Contains(line, "IKE_AUTH refused") {
+		if strings.Contains(line, `msg="client refused"`) {
 			fmt.Fprintf(w, "    %s\n", line)
 		}
 	}
