@@ -398,6 +398,14 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 				t.Fatalf("alice still listed after disconnect")
 			}
 		}
+		// The P2S diagnostic events of her session: who, from where, which address, why.
+		log := g.proc.Output()
+		if !logLine(log, `msg="client connected"`, "category=p2s", "id="+aliceID, "user=alice@example.com", "protocol=IKEv2", "auth=certificate", "public_address=198.18.1.1:", "vpn_address="+vips[0].String()) {
+			t.Errorf("no P2S connected event for %s:\n%s", aliceID, log)
+		}
+		if !logLine(log, `msg="client disconnected"`, "category=p2s", "id="+aliceID, "user=alice@example.com", "protocol=IKEv2", "public_address=198.18.1.1:", "vpn_address="+vips[0].String(), `reason="disconnected by admin`, "egress_bytes=") {
+			t.Errorf("no P2S disconnected event for %s:\n%s", aliceID, log)
+		}
 	})
 }
 
@@ -407,7 +415,8 @@ func TestIKEv2WithStrongSwan(t *testing.T) {
 func TestIKEv2Refusals(t *testing.T) {
 	testnet.Require(t, strongswan.Tools...)
 	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
-	g := startIKEGateway(t, tp)
+	// Only warnings, except the P2S events: the per-category level lets the refusals through.
+	g := startIKEGateway(t, tp, "level: info", "level: warn\n  categories:\n    p2s: info")
 
 	revoked := g.issueClient(t, "revoked@example.com", "ecdsa-p256")
 	ok(t, "revoked-cert", "add", "--socket", g.socket, "--name", "lost-laptop", "--thumbprint", pki.ThumbprintsOf(revoked.Cert.Raw).SHA1)
@@ -444,6 +453,9 @@ func TestIKEv2Refusals(t *testing.T) {
 				t.Errorf("a refused client holds an address (%d in use)", n)
 			}
 		})
+	}
+	if strings.Contains(g.proc.Output(), "category=gateway") || strings.Contains(g.proc.Output(), "category=ikev2") {
+		t.Errorf("log.level warn let gateway or ikev2 lines through:\n%s", g.proc.Output())
 	}
 	// Each refusal is counted by its reason.
 	if n := g.metrics(t)[`p2sgw_handshake_refusals_total{protocol="IKEv2",reason="AUTHENTICATION_FAILED",stage="IKE_AUTH"}`]; n != 4 {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -281,4 +282,63 @@ type radiusStatusJSON struct {
 		LastError string `json:"last_error"`
 		Timeouts  uint64 `json:"timeouts"`
 	} `json:"radius_servers"`
+}
+
+// TestRADIUSReload: a reload that replaces the RADIUS server (and rotates the shared secret in
+// its file) takes effect without a restart: the Stop of a session that began on the old server
+// goes to the new one, the next sign-in is answered by the new one, status lists only it, and
+// the latency histogram counts its answers.
+func TestRADIUSReload(t *testing.T) {
+	testnet.Require(t, radiusTools...)
+	ctx := context.Background()
+	tp := testnet.New(t, testnet.Options{Clients: 1, ForwardOnGateway: true})
+	users := []freeradius.User{{Name: "alice", Password: "correct horse battery staple"}}
+	first := freeradius.Start(t, tp.VNet, freeradius.Options{Users: users})
+	second := freeradius.Start(t, tp.VNet, freeradius.Options{Users: users, Addr: netip.MustParseAddr("198.19.0.11")})
+	g := startRADIUSGateway(t, tp, "radius", []*freeradius.Server{first})
+
+	alice := g.passwordClient(t, 0, "alice", "correct horse battery staple")
+	if out, err := alice.Initiate(ctx, "p2s"); err != nil {
+		t.Fatalf("connect through the first server: %v\n%s", err, out)
+	}
+	id := g.connections(t)[0].ID
+	waitAcct(t, first, id, "Start", nil)
+
+	b, err := os.ReadFile(g.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`secret_file: (\S+)`).FindSubmatch(b)
+	if m == nil || !bytes.Contains(b, []byte(first.AuthAddr())) {
+		t.Fatalf("gateway.yaml names no secret file or not %s:\n%s", first.AuthAddr(), b)
+	}
+	if err := os.WriteFile(string(m[1]), []byte(second.Secret()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.ReplaceAll(b, []byte(first.AuthAddr()), []byte(second.AuthAddr()))
+	b = bytes.ReplaceAll(b, []byte(first.AcctAddr()), []byte(second.AcctAddr()))
+	if err := os.WriteFile(g.config, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first.Stop()
+	ok(t, "reload", "--socket", g.socket)
+
+	ok(t, "connections", "disconnect", id, "--socket", g.socket)
+	clientSAEnds(t, alice, "connections disconnect")
+	waitAcct(t, second, id, "Stop", nil)
+
+	if out, err := alice.Initiate(ctx, "p2s"); err != nil {
+		t.Fatalf("connect after the reload: %v\n%s\ngateway:\n%s", err, out, g.proc.Output())
+	}
+	st := decodeJSON[radiusStatusJSON](t, ok(t, "status", "--json", "--socket", g.socket))
+	if len(st.RADIUSServers) != 1 || st.RADIUSServers[0].Address != second.AuthAddr() || st.RADIUSServers[0].State != "up" {
+		t.Fatalf("RADIUS servers in status after the reload: %+v", st.RADIUSServers)
+	}
+	metric := fmt.Sprintf(`p2sgw_radius_request_duration_seconds_count{kind="access",server="%s"}`, second.AuthAddr())
+	if n := g.metrics(t)[metric]; n == 0 {
+		t.Errorf("metrics: %s = 0", metric)
+	}
+	if strings.Contains(g.proc.Output(), "needs a restart") {
+		t.Errorf("the reload kept a RADIUS setting for a restart:\n%s", g.proc.Output())
+	}
 }

@@ -273,14 +273,15 @@ func (v *ikev2) established(sa *ike.SA, t *ike.Tunnel) error {
 func (v *ikev2) ended(sa *ike.SA, t *ike.Tunnel, reason string) {
 	ctx := context.Background()
 	v.plane.Detach(t.Addr(), t)
-	v.g.metrics.removeSession(ctx, sa.Lease.Session)
+	tr := v.g.metrics.removeSession(ctx, sa.Lease.Session)
 	if v.g.aaa != nil {
 		v.g.aaa.ended(sa.Lease.Session, reason, v.g.now())
 	}
 	v.g.Pools().Release(ctx, t.Addr(), sa.Lease.Session)
 	v.freeSPI(sa.Child.InSPI)
 	dur := v.g.now().Sub(sa.Established).Round(time.Second)
-	v.g.p2s.Info("client disconnected", "id", sa.Lease.Session, "user", sa.Peer, "reason", reason, "duration", dur)
+	v.g.p2s.Info("client disconnected", "id", sa.Lease.Session, "user", sa.Peer, "protocol", session.IKEv2, "public_address", t.Remote(),
+		"vpn_address", t.Addr(), "reason", reason, "duration", dur, "ingress_bytes", tr.IngressBytes, "egress_bytes", tr.EgressBytes)
 }
 
 func timers(cfg *config.Config) ike.Timers {

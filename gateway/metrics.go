@@ -94,18 +94,20 @@ func (m *metrics) refuse(protocol, stage, reason string) {
 }
 
 // removeSession unregisters the session id and keeps its traffic in the totals, as one step
-// for a scrape, so the counters never go back nor count twice.
-func (m *metrics) removeSession(ctx context.Context, id string) {
+// for a scrape, so the counters never go back nor count twice. It returns the session's
+// traffic (zero if it was not registered).
+func (m *metrics) removeSession(ctx context.Context, id string) (t session.Traffic) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s := m.g.sessions.Get(id); s != nil {
-		t := s.Traffic()
+		t = s.Traffic()
 		m.ended.IngressBytes += t.IngressBytes
 		m.ended.IngressPackets += t.IngressPackets
 		m.ended.EgressBytes += t.EgressBytes
 		m.ended.EgressPackets += t.EgressPackets
 	}
 	m.g.sessions.Remove(ctx, id)
+	return t
 }
 
 var (

@@ -416,11 +416,13 @@ func (c *sstpConn) end(reason string) {
 	c.sc.Close()
 	if c.sess != nil {
 		c.l.plane.Detach(c.sess.VPNAddr, c)
-		g.metrics.removeSession(ctx, c.sess.ID)
+		tr := g.metrics.removeSession(ctx, c.sess.ID)
 		if g.aaa != nil {
 			g.aaa.ended(c.sess.ID, reason, g.now())
 		}
-		g.p2s.Info("client disconnected", "id", c.sess.ID, "user", c.sess.User, "reason", reason, "duration", g.now().Sub(c.sess.StartedAt).Round(time.Second))
+		g.p2s.Info("client disconnected", "id", c.sess.ID, "user", c.sess.User, "protocol", session.SSTP, "public_address", c.remote,
+			"vpn_address", c.sess.VPNAddr, "reason", reason, "duration", g.now().Sub(c.sess.StartedAt).Round(time.Second),
+			"ingress_bytes", tr.IngressBytes, "egress_bytes", tr.EgressBytes)
 	} else {
 		c.log.Info("SSTP connection ended before the session started", "user", c.user, "reason", reason)
 	}

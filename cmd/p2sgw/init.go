@@ -33,7 +33,7 @@ func runInit(_ context.Context, env *cmdEnv, args []string) error {
 	fs.Var(&radiusSecrets, "radius-secret-file", "the shared secret's file (mode 0600) for each --radius-server, in order; one file serves them all")
 	sku := fs.String("sku", config.DefaultSKU, "gateway SKU: "+strings.Join(config.SKUNames(), ", "))
 	maxConns := fs.Int("max-connections", 0, "with --sku Custom: the most connections at once")
-	maxMbps := fs.Int("max-mbps", 0, "with --sku Custom: aggregate throughput limit in Mbit/s (0: unshaped)")
+	maxMbps := fs.Int("max-mbps", 0, "with --sku Custom: throughput limit in Mbit/s, each direction, all clients together (0: unshaped)")
 	stateDir := fs.String("state-dir", config.DefaultStateDir, "directory for the state database")
 	socket := fs.String("socket", config.DefaultSocket, "the admin API's unix socket")
 	force := fs.Bool("force", false, "replace an existing gateway.yaml and server certificate")
