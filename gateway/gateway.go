@@ -296,7 +296,6 @@ func (g *Gateway) swap(ctx context.Context, cfg *config.Config) (orphans []*sess
 	if err != nil {
 		return nil, nil, err
 	}
-	orphans = g.carryLeases(ctx, g.pools, pools)
 	if g.aaa != nil && cfg.RADIUS != nil {
 		// Always: a secret file may have changed while the section did not.
 		if err := g.aaa.reconfigure(cfg.RADIUS); err != nil {
@@ -315,6 +314,8 @@ func (g *Gateway) swap(ctx context.Context, cfg *config.Config) (orphans []*sess
 			return nil, nil, fmt.Errorf("tun %s: %w", cfg.TUN, err)
 		}
 	}
+	// Last, as it cannot fail: new clients cannot lease from pools until the lock is released.
+	orphans = g.carryLeases(ctx, g.pools, pools)
 	g.cfg, g.pools, g.loadedAt = cfg, pools, g.now()
 	g.setLogLevel(cfg)
 	sku := g.sku(cfg)

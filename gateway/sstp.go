@@ -487,7 +487,8 @@ func (c *sstpConn) radius(method, user string, req radius.Request) (ppp.Result, 
 	if method == "mschapv2" && len(resp.MSK) < 32 {
 		// Without the keys the crypto binding would use a zero HLAK, which a man in the middle
 		// can compute: refuse rather than lose SSTP's protection against relayed sign-ins.
-		c.log.Warn("SSTP sign-in refused: the RADIUS server accepted MS-CHAPv2 without MS-MPPE keys; have it send them (FreeRADIUS: mschap use_mppe = yes)", "user", user, "server", resp.Server)
+		c.log.Warn("the RADIUS server accepted MS-CHAPv2 without MS-MPPE keys; have it send them (FreeRADIUS: mschap use_mppe = yes)", "user", user, "server", resp.Server)
+		c.refuse(method, "no_mppe_keys", user, fmt.Errorf("RADIUS server %s accepted MS-CHAPv2 without MS-MPPE keys", resp.Server))
 		return ppp.Result{Message: "authentication failed"}, nil
 	}
 	res := ppp.Result{OK: true, User: user, Data: &ike.Grant{
@@ -524,7 +525,7 @@ type pppEAP struct {
 func (e *pppEAP) Exchange(packet []byte) ([]byte, bool, ppp.Result, error) {
 	ans, err := e.relay.Exchange(packet)
 	if err != nil {
-		e.c.log.Info("SSTP sign-in failed: RADIUS", "user", e.user, "method", "eap", "err", err)
+		e.c.refuse("eap", "radius_unavailable", e.user, err)
 		return nil, true, ppp.Result{Message: "authentication server unavailable"}, nil
 	}
 	switch ans.Verdict {
@@ -533,7 +534,8 @@ func (e *pppEAP) Exchange(packet []byte) ([]byte, bool, ppp.Result, error) {
 	case ike.EAPAccept:
 		if len(ans.MSK) < 32 {
 			// As for MS-CHAPv2: a zero HLAK would let a relayed sign-in through.
-			e.c.log.Warn("SSTP sign-in refused: the RADIUS server accepted EAP without MS-MPPE keys", "user", e.user)
+			e.c.log.Warn("the RADIUS server accepted EAP without MS-MPPE keys; have it send them", "user", e.user)
+			e.c.refuse("eap", "no_mppe_keys", e.user, errors.New("the RADIUS server accepted EAP without MS-MPPE keys"))
 			return nil, true, ppp.Result{Message: "authentication failed"}, nil
 		}
 		e.c.auth = "radius"
