@@ -110,6 +110,7 @@ type Server struct {
 	bySPI    map[uint64]*handle      // by our SPI of the SA (LocalSPI)
 	halfOpen map[halfOpenKey]*handle // IKE_SA_INIT retransmissions find their SA here
 	perSrc   map[netip.Addr]int      // half-open SAs by source address
+	closing  bool                    // Serve is ending: new SAs are not admitted
 	tunnels  map[uint32]inboundSA    // by inbound ESP SPI
 
 	wg sync.WaitGroup
@@ -168,6 +169,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	s.mu.Lock()
+	s.closing = true // no new SA from now on: a client that reconnects at once waits for the next gateway
+	s.mu.Unlock()
 	s.mu.RLock()
 	for _, h := range s.bySPI {
 		select {
@@ -285,7 +289,7 @@ func (s *Server) dispatchIKE(d datagram) {
 		key := halfOpenKey{h.SPIi, d.remote}
 		hd = s.halfOpen[key]
 		if hd == nil {
-			if h.Exchange != message.ExchangeIKESAInit || h.IsResponse() || !s.admit(h, d) {
+			if s.closing || h.Exchange != message.ExchangeIKESAInit || h.IsResponse() || !s.admit(h, d) {
 				s.mu.Unlock()
 				return
 			}
