@@ -49,6 +49,7 @@ func init() {
 		{"init", "write a gateway configuration, its server CA and server certificate", runInit},
 		{"serve", "run the gateway daemon", runServe},
 		{"install-service", "write the systemd unit that runs p2sgw serve", runInstallService},
+		{"connect", "connect to a gateway over IKEv2 with a client certificate, and stay connected", runConnect},
 		{"demo", "a tour: gateway and real clients in namespaces of its own (as root), or the admin tour", runDemo},
 		{"status", "show the gateway: SKU and limits, tunnel and auth types, listeners, pools, connections", runStatus},
 		{"reload", "ask the running gateway to re-read its configuration", runReload},
