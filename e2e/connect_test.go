@@ -29,7 +29,7 @@ func (g *ikeGateway) restart(t *testing.T, sig syscall.Signal) {
 	waitSocket(t, g.socket, g.proc)
 }
 
-// TestConnectReconnect: `p2sgw connect` brings up a TUN with the pool address and the VNet
+// TestConnectReconnect: `p2sgw connect` with the VPN client configuration package brings up a TUN with the pool address and the VNet
 // route and reaches the VNet; it reconnects by itself — with the same address — after the
 // gateway restarts (cleanly, and killed without a word), and follows a change of its own
 // address, passing traffic again within 10 s each time; --status tells its state; stopping it
@@ -43,8 +43,11 @@ func TestConnectReconnect(t *testing.T) {
 	g.issueClient(t, "alice@example.com", "ecdsa-p256")
 	certDir := filepath.Join(g.dir, "clients", "alice@example.com")
 	runDir := t.TempDir()
-	client := tp.Clients[0].Start(t, bin, "connect", "--server", testnet.GatewayAddr.String(), "--server-name", "vpn.e2e.example",
-		"--server-root", filepath.Join(g.dir, "etc", "pki", "server-root.crt"),
+	// The VPN client configuration package names the gateway and its root; the test network
+	// has no DNS, so --server gives the address of vpn.e2e.example.
+	pkg := filepath.Join(t.TempDir(), "vpnclient.zip")
+	ok(t, "vpn-client", "generate", "--socket", g.socket, "--out", pkg)
+	client := tp.Clients[0].Start(t, bin, "connect", pkg, "--server", testnet.GatewayAddr.String(),
 		"--cert", filepath.Join(certDir, "client.crt"), "--key", filepath.Join(certDir, "client.key"),
 		"--tun", "p2sgwc", "--dns", "off", "--run-dir", runDir, "--dpd-interval", "5s", "--dead-peer-timeout", "3s")
 	statusFile := filepath.Join(runDir, "connect-p2sgwc.json")
