@@ -31,8 +31,8 @@ func (g *ikeGateway) restart(t *testing.T, sig syscall.Signal) {
 
 // TestConnectReconnect: `p2sgw connect` with the VPN client configuration package brings up a TUN with the pool address and the VNet
 // route and reaches the VNet; it reconnects by itself — with the same address — after the
-// gateway restarts (cleanly, and killed without a word), and follows a change of its own
-// address, passing traffic again within 10 s each time; --status tells its state; stopping it
+// gateway restarts (cleanly, and killed without a word), and tells the gateway of a change of
+// its own address (MOBIKE), passing traffic again within 10 s each time; --status tells its state; stopping it
 // ends the session on the gateway.
 func TestConnectReconnect(t *testing.T) {
 	testnet.Require(t, "ip")
@@ -121,11 +121,25 @@ func TestConnectReconnect(t *testing.T) {
 				t.Fatalf("%v: %v\n%s", args, err, out)
 			}
 		}
+		// Before any traffic: the client tells the gateway itself (MOBIKE UPDATE_SA_ADDRESSES).
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			conns := g.connections(t)
+			if len(conns) == 1 && strings.HasPrefix(conns[0].PublicAddress, "198.18.1.101:") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the gateway did not learn the new address within 5 s: %+v\nclient:\n%s\ngateway:\n%s", conns, client.Output(), g.proc.Output())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !strings.Contains(g.proc.Output(), "client moved (MOBIKE)") {
+			t.Errorf("the gateway did not log the MOBIKE move:\n%s", g.proc.Output())
+		}
 		took := reach(t, 10*time.Second)
 		t.Logf("traffic again %v after the address change", took.Round(10*time.Millisecond))
-		conns := g.connections(t)
-		if len(conns) != 1 || !strings.HasPrefix(conns[0].PublicAddress, "198.18.1.101:") {
-			t.Errorf("connections after the address change: %+v", conns)
+		if st := status(t); !strings.HasPrefix(st.LocalAddress, "198.18.1.101:") {
+			t.Errorf("status local address %s after the move", st.LocalAddress)
 		}
 	})
 

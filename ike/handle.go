@@ -211,6 +211,23 @@ func (sa *SA) Liveness() ([]byte, error) {
 	return sa.request(message.ExchangeInformational, nil)
 }
 
+// MOBIKE reports whether both sides announced MOBIKE (RFC 4555), so UpdateAddresses may be used.
+func (sa *SA) MOBIKE() bool { return sa.mobike }
+
+// UpdateAddresses returns an INFORMATIONAL request that tells the peer we moved to local (RFC
+// 4555 §3.5: UPDATE_SA_ADDRESSES with NAT detection for the new path to remote). The caller
+// sends it from the new address; the peer then sends to where it came from. It needs MOBIKE.
+func (sa *SA) UpdateAddresses(local, remote netip.AddrPort) ([]byte, error) {
+	if !sa.mobike {
+		return nil, fmt.Errorf("%w: the peer did not announce MOBIKE", ErrUnexpected)
+	}
+	return sa.request(message.ExchangeInformational, []message.Payload{
+		&message.Notify{NotifyType: message.NotifyUpdateSAAddresses},
+		&message.Notify{NotifyType: message.NotifyNATDetectionSourceIP, Data: natHash(sa.spiI, sa.spiR, local)},
+		&message.Notify{NotifyType: message.NotifyNATDetectionDestinationIP, Data: natHash(sa.spiI, sa.spiR, remote)},
+	})
+}
+
 // request builds our next request with a fresh message ID.
 func (sa *SA) request(ex message.ExchangeType, ps []message.Payload) ([]byte, error) {
 	if sa.state != StateEstablished {

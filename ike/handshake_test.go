@@ -418,3 +418,35 @@ func TestChildRefusedAfterAuth(t *testing.T) {
 		t.Fatalf("gateway SA %s, lease %v: want FAILED with the lease to release", res.State(), res.Lease)
 	}
 }
+
+// TestInitiatorMOBIKE: our initiator announces MOBIKE and learns the responder's; its
+// UPDATE_SA_ADDRESSES makes the responder report the move and answer with NAT detection, which
+// the initiator takes as an ordinary answer. Without the responder's MOBIKE_SUPPORTED it is
+// refused before anything is sent.
+func TestInitiatorMOBIKE(t *testing.T) {
+	w := newWorld(t)
+	alice, _ := w.clientRoot.IssueClient("alice@example.com", pki.Options{})
+	ini, res, err := handshake(t, w.responderConfig(), w.initiatorConfig(t, alice, transform.DefaultIKEProposals(), transform.DefaultESPProposals(), transform.DHCurve25519))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ini.MOBIKE() {
+		t.Fatal("MOBIKE not negotiated")
+	}
+	moved := netip.MustParseAddrPort("198.18.1.101:4500")
+	upd, err := ini.UpdateAddresses(moved, gwAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, ev, err := res.Handle(upd)
+	if err != nil || ev != EventAddressUpdate || resp == nil {
+		t.Fatalf("responder on UPDATE_SA_ADDRESSES: %v %v", ev, err)
+	}
+	if _, ev, err := ini.Handle(resp); err != nil || ev != EventNone || ini.Awaiting() {
+		t.Fatalf("initiator on the answer: %v %v (awaiting %v)", ev, err, ini.Awaiting())
+	}
+	ini.mobike = false
+	if _, err := ini.UpdateAddresses(moved, gwAddr); err == nil {
+		t.Fatal("UPDATE_SA_ADDRESSES built without MOBIKE")
+	}
+}

@@ -161,6 +161,7 @@ func (sa *SA) authRequestPayloads() ([]message.Payload, error) {
 		&message.TSi{Selectors: []message.Selector{prefixSelector(netip.MustParsePrefix("0.0.0.0/0"))}},
 		&message.TSr{Selectors: tsr},
 		&message.Notify{NotifyType: message.NotifyInitialContact},
+		&message.Notify{NotifyType: message.NotifyMOBIKESupported},
 	)
 	return ps, nil
 }
@@ -194,6 +195,7 @@ func (sa *SA) handleAuthResponse(ps message.Payloads) ([]byte, Event, error) {
 	if err := verifyAuth(AuthData{authP.Method, authP.Data}, leaf.PublicKey, octets); err != nil {
 		return sa.failed(fmt.Errorf("%w: the gateway's AUTH: %v", ErrAuthFailed, err))
 	}
+	sa.mobike = ps.Notify(message.NotifyMOBIKESupported) != nil
 	saP, _ := ps.Find(message.PayloadSA).(*message.SA)
 	tsi, _ := ps.Find(message.PayloadTSi).(*message.TSi)
 	tsr, _ := ps.Find(message.PayloadTSr).(*message.TSr)

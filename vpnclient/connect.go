@@ -103,7 +103,7 @@ type connector struct {
 // connects, gives the TUN the address and routes the gateway pushed, and when the tunnel ends
 // (the gateway restarted or deleted it, the network went away) connects again with backoff —
 // the gateway's sticky leases give the same address back while it is free. A change of our
-// own address needs nothing: the gateway follows authentic ESP to the new one.
+// own address is told to the gateway with MOBIKE (the tunnel's Run notices it).
 func Connect(ctx context.Context, cfg ConnectConfig) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -130,6 +130,7 @@ func Connect(ctx context.Context, cfg ConnectConfig) error {
 	defer stopStatus()
 
 	cfg.IKEv2.Deliver = c.deliver
+	cfg.IKEv2.Moved = func(src netip.AddrPort) { c.update(func(s *Status) { s.LocalAddress = src.String() }) }
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		t, err := DialIKEv2(ctx, cfg.IKEv2)
@@ -150,7 +151,7 @@ func Connect(ctx context.Context, cfg ConnectConfig) error {
 		backoff = 0
 		c.cur.Store(t)
 		c.log.Info("connected", "server", cfg.IKEv2.Server, "vpn_address", t.Lease.Addr,
-			"routes", c.routes, "dns", t.Lease.DNS, "local", t.Local)
+			"routes", c.routes, "dns", t.Lease.DNS, "local", t.Source())
 		err = t.Run(ctx)
 		c.cur.Store(nil)
 		in, out := t.Traffic()
@@ -222,7 +223,7 @@ func (c *connector) configure(t *IKEv2) error {
 	}
 	c.status.State, c.status.LastError = "connected", ""
 	c.status.VPNAddress = t.Lease.Addr.String()
-	c.status.LocalAddress = t.Local.String()
+	c.status.LocalAddress = t.Source().String()
 	c.status.ConnectedSince = time.Now()
 	c.status.Routes = strs(routes)
 	c.status.DNSServers = strs(t.Lease.DNS)
@@ -310,6 +311,7 @@ func (c *connector) writeStatus() {
 	}
 	st := c.status
 	if t := c.cur.Load(); t != nil {
+		st.LocalAddress = t.Source().String()
 		in, out := t.Traffic()
 		st.IngressBytes += in
 		st.EgressBytes += out

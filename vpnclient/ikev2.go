@@ -72,7 +72,9 @@ type IKEv2Config struct {
 	// with at least 10 bytes free before it (a TUN's virtio header). Called from one
 	// goroutine; the buffers are reused when it returns.
 	Deliver func(bufs [][]byte, offset int)
-	Log     *slog.Logger
+	// Moved, if set, is called (from Run) when our address towards the gateway changed.
+	Moved func(netip.AddrPort)
+	Log   *slog.Logger
 }
 
 // IKEv2 is an established IKEv2 tunnel. Send packets with Send; Run keeps the IKE SA alive
@@ -92,6 +94,7 @@ type IKEv2 struct {
 	readDone chan struct{}
 
 	lastRecv, lastSent atomic.Int64 // Unix nanoseconds
+	source             atomic.Value // netip.AddrPort: the address the kernel sends from to the gateway
 
 	mu      sync.Mutex // guards out, in, pkts and closed
 	out     *esp.Outbound
@@ -146,7 +149,28 @@ func DialIKEv2(ctx context.Context, cfg IKEv2Config) (*IKEv2, error) {
 	}
 	now := time.Now().UnixNano()
 	t.lastRecv.Store(now)
+	if src, ok := t.route(); ok {
+		t.source.Store(src)
+	}
 	return t, nil
+}
+
+// route returns the address and port our packets to the gateway leave from, as the kernel's
+// routing says now.
+func (t *IKEv2) route() (netip.AddrPort, bool) {
+	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(t.server))
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	defer c.Close()
+	a := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	return netip.AddrPortFrom(a.Addr().Unmap(), t.Local.Port()), true
+}
+
+// Source returns the address and port our packets to the gateway leave from.
+func (t *IKEv2) Source() netip.AddrPort {
+	a, _ := t.source.Load().(netip.AddrPort)
+	return a
 }
 
 // resolveServer returns the gateway's IKE address (port 500 unless given).
@@ -425,6 +449,19 @@ func (t *IKEv2) Run(ctx context.Context) error {
 				nextTry = now.Add(wait)
 				t.sendIKE(t.server, pending, t.sa.Extra())
 			case pending == nil && !t.sa.Awaiting():
+				if src, ok := t.route(); ok && src != t.Source() {
+					// We moved (a new address, another interface): tell the gateway at once
+					// (MOBIKE), rather than wait for our next packet to show it.
+					t.log.Info("local address changed", "from", t.Source(), "to", src, "mobike", t.sa.MOBIKE())
+					t.source.Store(src)
+					if t.cfg.Moved != nil {
+						t.cfg.Moved(src)
+					}
+					if t.sa.MOBIKE() {
+						ask(t.sa.UpdateAddresses(src, t.server))
+						continue
+					}
+				}
 				recv, sent := time.Unix(0, t.lastRecv.Load()), time.Unix(0, t.lastSent.Load())
 				quiet := now.Sub(recv)
 				if quiet > t.cfg.DPDInterval || (sent.After(recv) && quiet > quietAfterSend) {
