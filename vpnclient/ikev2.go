@@ -205,21 +205,20 @@ func (t *IKEv2) handshake(ctx context.Context, server netip.AddrPort) error {
 	defer deadline.Stop()
 	to := server
 	wait := time.Second
+	retry := time.NewTimer(0)
+	defer retry.Stop()
 	for {
-		t.sendIKE(to, req, sa.Extra())
-		retry := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			retry.Stop()
 			return ctx.Err()
 		case <-deadline.C:
-			retry.Stop()
 			return fmt.Errorf("vpnclient: no answer from the gateway %s within %v", server.Addr(), handshakeTimeout)
 		case <-retry.C:
+			// The request, again until it is answered: 1, 2, 4, 4 … s apart.
+			t.sendIKE(to, req, sa.Extra())
+			retry.Reset(wait)
 			wait = min(2*wait, 4*time.Second)
-			continue // retransmit the same request
 		case msg := <-t.ikeIn:
-			retry.Stop()
 			next, ev, err := sa.Handle(msg)
 			switch {
 			case ev == ike.EventFailed || (err != nil && sa.State() == ike.StateFailed):
@@ -228,13 +227,15 @@ func (t *IKEv2) handshake(ctx context.Context, server netip.AddrPort) error {
 				return t.established(sa)
 			case err != nil:
 				t.log.Debug("IKE message ignored during the handshake", "err", err)
-				continue // not an answer to our request: keep waiting (the retry timer restarts)
 			case next != nil:
+				// The next request (IKE_AUTH), or IKE_SA_INIT again with a cookie or
+				// another group: sent at once.
 				req, wait = next, time.Second
 				to = server
 				if sa.State() != ike.StateInitSent {
 					to = t.server // IKE_AUTH and on: port 4500
 				}
+				retry.Reset(0)
 			}
 		}
 	}
