@@ -172,6 +172,22 @@ func readVPNPackage(path string) (vpnPackage, error) {
 	if err != nil {
 		return p, err
 	}
+	if p, err = parseVPNSettings(b); err != nil {
+		return p, fmt.Errorf("%s: Generic/VpnSettings.xml: %w", path, err)
+	}
+	der, err := read("Generic/VpnServerRoot.cer")
+	if err != nil {
+		return p, err
+	}
+	if p.root, err = pki.ParseCertificate(der); err != nil {
+		return p, fmt.Errorf("%s: Generic/VpnServerRoot.cer: %w", path, err)
+	}
+	return p, nil
+}
+
+// parseVPNSettings reads the gateway's name, identity and routes from VpnSettings.xml.
+func parseVPNSettings(b []byte) (vpnPackage, error) {
+	var p vpnPackage
 	var x struct {
 		VpnServer       string
 		VpnType         string
@@ -179,10 +195,10 @@ func readVPNPackage(path string) (vpnPackage, error) {
 		GatewayIdentity string
 	}
 	if err := xml.Unmarshal(b, &x); err != nil {
-		return p, fmt.Errorf("%s: Generic/VpnSettings.xml: %w", path, err)
+		return p, err
 	}
 	if !strings.Contains(x.VpnType, "IkeV2") {
-		return p, fmt.Errorf("%s: the gateway offers %q, not IKEv2", path, x.VpnType)
+		return p, fmt.Errorf("the gateway offers %q, not IKEv2", x.VpnType)
 	}
 	p.server, p.identity = x.VpnServer, x.GatewayIdentity
 	for _, r := range strings.Split(x.Routes, ",") {
@@ -191,16 +207,9 @@ func readVPNPackage(path string) (vpnPackage, error) {
 		}
 		pfx, err := netip.ParsePrefix(r)
 		if err != nil {
-			return p, fmt.Errorf("%s: route %q: %w", path, r, err)
+			return p, fmt.Errorf("route %q: %w", r, err)
 		}
-		p.routes = append(p.routes, pfx)
-	}
-	der, err := read("Generic/VpnServerRoot.cer")
-	if err != nil {
-		return p, err
-	}
-	if p.root, err = pki.ParseCertificate(der); err != nil {
-		return p, fmt.Errorf("%s: Generic/VpnServerRoot.cer: %w", path, err)
+		p.routes = append(p.routes, pfx.Masked())
 	}
 	return p, nil
 }

@@ -124,3 +124,23 @@ func TestConnectRefusals(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseVPNSettings: VpnSettings.xml comes from a file the user was sent; whatever it
+// holds, parsing returns settings or an error, and every route it returns is a valid prefix.
+func FuzzParseVPNSettings(f *testing.F) {
+	f.Add([]byte(settingsXML))
+	f.Add([]byte(strings.Replace(settingsXML, "10.2.0.0/24", "10.2.0.1/24, ,", 1)))
+	f.Add([]byte("<VpnProfile><VpnType>IkeV2</VpnType><Routes>::/0</Routes></VpnProfile>"))
+	f.Add([]byte("<VpnProfile><VpnType>IkeV2"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := parseVPNSettings(b)
+		if err != nil {
+			return
+		}
+		for _, r := range p.routes {
+			if !r.IsValid() || r != r.Masked() {
+				t.Fatalf("route %v", r)
+			}
+		}
+	})
+}
