@@ -120,3 +120,75 @@ func TestCloseUnblocksRead(t *testing.T) {
 		t.Fatal("ReadBatch still blocked after Close")
 	}
 }
+
+// TestWriteBatchGSO: runs of equal datagrams to one peer (the last may be shorter) leave as
+// one UDP GSO message and arrive as the datagrams they were, in order, also from a wildcard
+// socket that picks its source (IP_PKTINFO beside UDP_SEGMENT); a run breaks at another peer,
+// a longer datagram, and 64 segments.
+func TestWriteBatchGSO(t *testing.T) {
+	a := listenLoopback(t, "0.0.0.0:0")
+	if !a.(*udpConn).gso.Load() {
+		t.Skip("this kernel has no UDP GSO")
+	}
+	b := listenLoopback(t, "127.0.0.1:0")
+	c := listenLoopback(t, "127.0.0.1:0")
+	src := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), a.LocalAddr().Port())
+	var out []Packet
+	var wantB, wantC [][]byte
+	add := func(to Conn, size int, tag byte) {
+		buf := bytes.Repeat([]byte{tag}, size)
+		buf[0] = byte(len(out))
+		out = append(out, Packet{Buf: buf, Remote: to.LocalAddr(), Local: src})
+		if to == b {
+			wantB = append(wantB, buf)
+		} else {
+			wantC = append(wantC, buf)
+		}
+	}
+	for range 70 { // 64 in one message, 6 in the next
+		add(b, 1200, 'x')
+	}
+	add(b, 300, 'y')  // shorter: ends the run
+	add(b, 1200, 'z') // longer than the last: a new run
+	add(c, 1200, 'c') // another peer
+	add(c, 1200, 'c')
+	add(b, 1200, 'z')
+	if n, err := a.WriteBatch(out); n != len(out) || err != nil {
+		t.Fatalf("WriteBatch = %d, %v", n, err)
+	}
+	if ms := a.(*udpConn).messages(new(writeScratch), out, true); len(ms) != 5 { // 64 x; 6 x + y; z; c c; z
+		t.Errorf("%d packets went in %d messages, want 5", len(out), len(ms))
+	}
+	for _, rx := range []struct {
+		conn Conn
+		want [][]byte
+	}{{b, wantB}, {c, wantC}} {
+		in := make([]Packet, 16)
+		for i := range in {
+			in[i].Buf = make([]byte, 0, MaxDatagram)
+		}
+		var got [][]byte
+		deadline := time.Now().Add(5 * time.Second)
+		for len(got) < len(rx.want) && time.Now().Before(deadline) {
+			n, err := rx.conn.ReadBatch(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				got = append(got, bytes.Clone(in[i].Buf))
+				if in[i].Remote != src {
+					t.Errorf("from %s, want %s", in[i].Remote, src)
+				}
+				in[i].Buf = in[i].Buf[:0]
+			}
+		}
+		if len(got) != len(rx.want) {
+			t.Fatalf("%s got %d datagrams, want %d", rx.conn.LocalAddr(), len(got), len(rx.want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], rx.want[i]) {
+				t.Fatalf("%s: datagram %d differs (%d bytes, want %d)", rx.conn.LocalAddr(), i, len(got[i]), len(rx.want[i]))
+			}
+		}
+	}
+}
