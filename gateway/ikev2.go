@@ -79,6 +79,7 @@ func (g *Gateway) startIKEv2(ctx context.Context, cfg *config.Config, plane *dat
 		ikeConn.Close()
 		return nil, fmt.Errorf("listen.nat_t %s: %w", cfg.Listen.NATT, err)
 	}
+	netio.EnableGRO(natt) // ESP arrives in runs per client: one trip up the stack per run
 	v := &ikev2{g: g, plane: plane, spis: make(map[uint32]bool)}
 	ikeProps, espProps := transform.DefaultIKEProposals(), transform.DefaultESPProposals()
 	rc := &ike.ResponderConfig{

@@ -54,6 +54,13 @@ type udpConn struct {
 	wpool sync.Pool      // of *writeScratch, so concurrent writers allocate nothing
 	oobs  sync.Map       // netip.Addr → its IP_PKTINFO control message; read-only once stored
 
+	// gro says the socket takes UDP GRO (EnableGRO): reads go through gbufs, and the
+	// datagrams of a message that did not fit the caller's batch wait in pending.
+	gro     bool
+	gbufs   [][]byte
+	pending []groSegment
+	next    int
+
 	// gso says the kernel takes UDP_SEGMENT (UDP GSO): runs of datagrams to one peer go down
 	// the stack as one, cut into datagrams at the end. Cleared if the kernel refuses it.
 	gso atomic.Bool
@@ -100,7 +107,7 @@ func Listen(addr string, batch int) (Conn, error) {
 	c.rmsgs = make([]ipv4.Message, batch)
 	for i := range c.rmsgs {
 		c.rmsgs[i].Buffers = make([][]byte, 1)
-		c.rmsgs[i].OOB = ipv4.NewControlMessage(ipv4.FlagDst | ipv4.FlagInterface)
+		c.rmsgs[i].OOB = append(ipv4.NewControlMessage(ipv4.FlagDst|ipv4.FlagInterface), make([]byte, unix.CmsgSpace(4))...)
 	}
 	return c, nil
 }
@@ -109,8 +116,13 @@ func (c *udpConn) LocalAddr() netip.AddrPort { return c.local }
 
 func (c *udpConn) Close() error { return c.uc.Close() }
 
-// ReadBatch implements Conn. It must not be called concurrently with itself.
+// ReadBatch implements Conn. It must not be called concurrently with itself. With UDP GRO
+// the kernel hands over runs of datagrams from one peer as one; they are cut apart here and
+// copied into pkts, and what does not fit waits for the next call.
 func (c *udpConn) ReadBatch(pkts []Packet) (int, error) {
+	if c.gro {
+		return c.readGRO(pkts)
+	}
 	msgs := c.rmsgs[:min(len(pkts), len(c.rmsgs))]
 	for i := range msgs {
 		msgs[i].Buffers[0] = pkts[i].Buf[:cap(pkts[i].Buf)]
@@ -120,20 +132,87 @@ func (c *udpConn) ReadBatch(pkts []Packet) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var cm ipv4.ControlMessage
 	for i := 0; i < n; i++ {
 		m := &msgs[i]
 		pkts[i].Buf = pkts[i].Buf[:m.N]
-		if ua, ok := m.Addr.(*net.UDPAddr); ok {
-			pkts[i].Remote = ua.AddrPort()
-			pkts[i].Remote = netip.AddrPortFrom(pkts[i].Remote.Addr().Unmap(), pkts[i].Remote.Port())
+		pkts[i].Remote, pkts[i].Local, _ = c.addrs(m)
+	}
+	return n, nil
+}
+
+// addrs returns the peer and local address of a received message, and the size of the
+// datagrams a GRO message holds (0 if it is one datagram).
+func (c *udpConn) addrs(m *ipv4.Message) (remote, local netip.AddrPort, segment int) {
+	if ua, ok := m.Addr.(*net.UDPAddr); ok {
+		ap := ua.AddrPort()
+		remote = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	local = c.local
+	oob := m.OOB[:m.NN]
+	for len(oob) >= unix.CmsgSpace(0) {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		hl := int(h.Len)
+		if hl < unix.CmsgLen(0) || hl > len(oob) {
+			break
 		}
-		pkts[i].Local = c.local
-		if cm.Parse(m.OOB[:m.NN]) == nil && cm.Dst != nil {
-			if a, ok := netip.AddrFromSlice(cm.Dst.To4()); ok {
-				pkts[i].Local = netip.AddrPortFrom(a, c.port)
+		data := oob[unix.CmsgLen(0):hl]
+		switch {
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			info := (*unix.Inet4Pktinfo)(unsafe.Pointer(&data[0]))
+			local = netip.AddrPortFrom(netip.AddrFrom4(info.Addr), c.port)
+		case h.Level == unix.IPPROTO_UDP && h.Type == unix.UDP_GRO && len(data) >= 4:
+			segment = int(*(*int32)(unsafe.Pointer(&data[0]))) // an int, in host order
+		}
+		next := unix.CmsgSpace(hl - unix.CmsgLen(0))
+		if next > len(oob) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return remote, local, segment
+}
+
+// groSegment is a datagram of a GRO message not yet returned.
+type groSegment struct {
+	buf           []byte
+	remote, local netip.AddrPort
+}
+
+// readGRO is ReadBatch on a socket with UDP GRO.
+func (c *udpConn) readGRO(pkts []Packet) (int, error) {
+	if len(c.pending) == 0 {
+		msgs := c.rmsgs
+		for i := range msgs {
+			msgs[i].Buffers[0] = c.gbufs[i]
+			msgs[i].OOB = msgs[i].OOB[:cap(msgs[i].OOB)]
+		}
+		n, err := c.pc.ReadBatch(msgs, 0)
+		if err != nil {
+			return 0, err
+		}
+		c.pending, c.next = c.pending[:0], 0
+		for i := range n {
+			m := &msgs[i]
+			remote, local, seg := c.addrs(m)
+			b := c.gbufs[i][:m.N]
+			if seg <= 0 {
+				seg = len(b)
+			}
+			for off := 0; off < len(b); off += seg {
+				c.pending = append(c.pending, groSegment{b[off:min(off+seg, len(b))], remote, local})
 			}
 		}
+	}
+	n := 0
+	for n < len(pkts) && c.next < len(c.pending) {
+		g := &c.pending[c.next]
+		pkts[n].Buf = append(pkts[n].Buf[:0], g.buf...)
+		pkts[n].Remote, pkts[n].Local = g.remote, g.local
+		n++
+		c.next++
+	}
+	if c.next == len(c.pending) {
+		c.pending, c.next = c.pending[:0], 0
 	}
 	return n, nil
 }
@@ -258,6 +337,31 @@ func appendSegmentSize(b []byte, size int) []byte {
 	h.SetLen(unix.CmsgLen(2))
 	*(*uint16)(unsafe.Pointer(&b[n+unix.CmsgLen(0)])) = uint16(size)
 	return b
+}
+
+// EnableGRO turns on UDP GRO for c, a Conn from Listen, if the kernel has it, and reports
+// whether it did: the kernel then hands runs of datagrams from one peer up the stack as one,
+// and ReadBatch cuts them apart. Call it before the first ReadBatch.
+func EnableGRO(c Conn) bool {
+	uc, ok := c.(*udpConn)
+	if !ok {
+		return false
+	}
+	rc, err := uc.uc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var serr error
+	rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) })
+	if serr != nil {
+		return false
+	}
+	uc.gbufs = make([][]byte, len(uc.rmsgs))
+	for i := range uc.gbufs {
+		uc.gbufs[i] = make([]byte, MaxDatagram)
+	}
+	uc.gro = true
+	return true
 }
 
 // gsoSupported reports whether the kernel knows UDP_SEGMENT on this socket.

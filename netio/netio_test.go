@@ -192,3 +192,54 @@ func TestWriteBatchGSO(t *testing.T) {
 		}
 	}
 }
+
+// TestReadBatchGRO: with UDP GRO on, a run of datagrams the kernel hands up as one message is
+// cut back into its datagrams, in order, across calls whose batch is smaller than the run.
+func TestReadBatchGRO(t *testing.T) {
+	a := listenLoopback(t, "127.0.0.1:0")
+	b := listenLoopback(t, "0.0.0.0:0")
+	if !EnableGRO(b) {
+		t.Skip("this kernel has no UDP GRO")
+	}
+	to := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), b.LocalAddr().Port())
+	var out []Packet
+	for i := range 40 {
+		size := 1000
+		if i == 39 {
+			size = 333
+		}
+		buf := bytes.Repeat([]byte{byte(i)}, size)
+		out = append(out, Packet{Buf: buf, Remote: to})
+	}
+	if n, err := a.WriteBatch(out); n != len(out) || err != nil {
+		t.Fatalf("WriteBatch = %d, %v", n, err)
+	}
+	in := make([]Packet, 7) // smaller than the run: the rest waits for the next call
+	for i := range in {
+		in[i].Buf = make([]byte, 0, MaxDatagram)
+	}
+	var got []Packet
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < len(out) && time.Now().Before(deadline) {
+		n, err := b.ReadBatch(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			p := in[i]
+			p.Buf = bytes.Clone(p.Buf)
+			got = append(got, p)
+		}
+	}
+	if len(got) != len(out) {
+		t.Fatalf("got %d datagrams, want %d", len(got), len(out))
+	}
+	for i, p := range got {
+		if !bytes.Equal(p.Buf, out[i].Buf) {
+			t.Fatalf("datagram %d: %d bytes of %d, want %d bytes of %d", i, len(p.Buf), p.Buf[0], len(out[i].Buf), i)
+		}
+		if p.Remote != a.LocalAddr() || p.Local != to {
+			t.Fatalf("datagram %d: from %s to %s, want %s to %s", i, p.Remote, p.Local, a.LocalAddr(), to)
+		}
+	}
+}

@@ -134,6 +134,7 @@ func DialIKEv2(ctx context.Context, cfg IKEv2Config) (*IKEv2, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vpnclient: UDP socket: %w", err)
 	}
+	netio.EnableGRO(conn)
 	t := &IKEv2{
 		cfg: cfg, log: cfg.Log, conn: conn,
 		server: netip.AddrPortFrom(server.Addr(), nattPort),
