@@ -71,6 +71,8 @@ func init() {
 		{"pki issue-client", "issue a client certificate (with .p12) from a root", runPKIIssueClient},
 		{"pki issue-server", "issue a gateway server certificate from a root", runPKIIssueServer},
 		{"pki thumbprint", "print a certificate's SHA-1 and SHA-256 thumbprints", runPKIThumbprint},
+
+		{"bench ikev2", "IKEv2 load generator: open many sessions to a gateway, measure handshakes/s and setup latency", runBenchIKEv2},
 	}
 }
 
