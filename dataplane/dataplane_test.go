@@ -41,13 +41,14 @@ func newRecorder(t *testing.T) *recorder { return &recorder{t: t, sent: make(cha
 
 func (r *recorder) Send(bufs [][]byte, offset int) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	for _, b := range bufs {
 		if offset < Headroom || cap(b)-len(b) < Tailroom {
 			r.t.Errorf("sender got offset %d and tailroom %d; want ≥ %d and ≥ %d", offset, cap(b)-len(b), Headroom, Tailroom)
 		}
 		r.got = append(r.got, append([]byte(nil), b[offset:]...))
 	}
+	r.mu.Unlock()
+	// Not under r.mu: a test that reads r.got while the channel is full must not block Send.
 	r.sent <- struct{}{}
 }
 
