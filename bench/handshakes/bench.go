@@ -166,10 +166,11 @@ func (b *bench) rateRunOnce(name, group string, conc, sessions int, profile bool
 	waitQuiet()
 	cpu0, _ := procCPU(pid)
 	busy0 := busyCPU()
-	var prof chan string
+	var prof chan Profile
 	if profile {
-		prof = make(chan string, 1)
-		go func() { prof <- b.perf(pid, "ramp", expectedRamp(b.res.Rates, sessions)) }()
+		prof = make(chan Profile, 1)
+		what := fmt.Sprintf("p2sgw serve, ramp of %d sessions (%s)", sessions, group)
+		go func() { prof <- b.perf(pid, "ramp", what, expectedRamp(b.res.Rates, sessions)) }()
 	}
 	rep, genCPU := b.generate(args, nil)
 	// The client is done when the responder's IKE_AUTH answer arrives; the responder may still
@@ -183,13 +184,13 @@ func (b *bench) rateRunOnce(name, group string, conc, sessions int, profile bool
 	r := Run{
 		Responder: name, Group: group, Concurrency: conc, Sessions: sessions, Report: rep,
 		ResponderCPU: (cpu1 - cpu0).Seconds(), GeneratorCPU: genCPU.Seconds(), BusyCPU: (busyCPU() - busy0).Seconds(),
-		Lag: time.Since(lag).Seconds(), Counted: b.sessionsUp(resp),
+		Lag: time.Since(lag).Seconds(), Counted: b.sessionsUp(resp), Profiled: profile,
 	}
 	if rss, err := procStatus(pid, "VmRSS"); err == nil {
 		r.ResponderRSS = rss
 	}
 	if prof != nil {
-		b.res.Profiles = append(b.res.Profiles, Profile{Name: fmt.Sprintf("p2sgw serve, ramp of %d sessions (x25519)", sessions), Top: <-prof})
+		b.res.Profiles = append(b.res.Profiles, <-prof)
 	}
 	if len(b.res.Commands) < 8 {
 		b.res.Commands = append(b.res.Commands, fmt.Sprintf("ip netns exec %s p2sgw %s", b.tp.Clients[0].Name, strings.Join(args, " ")))
@@ -351,25 +352,41 @@ func (b *bench) connections(r *responder) int {
 	return st.Connections.Total
 }
 
-// perf profiles process pid for d with perf and returns the top of the flat profile.
-func (b *bench) perf(pid int, name string, d time.Duration) string {
-	data := filepath.Join(b.work, "perf-"+name+".data")
+// perf profiles process pid for d with perf and returns the profile.
+func (b *bench) perf(pid int, name, what string, d time.Duration) Profile {
+	p := Profile{Name: what, Data: filepath.Join(b.work, "perf-"+name+".data")}
 	secs := strconv.FormatFloat(max(d.Seconds(), 1), 'f', 1, 64)
-	rec := exec.Command("perf", "record", "-e", "cpu-clock", "-F", "999", "-g", "-p", strconv.Itoa(pid), "-o", data, "--", "sleep", secs)
+	rec := exec.Command("perf", "record", "-e", "cpu-clock", "-F", "999", "-g", "-p", strconv.Itoa(pid), "-o", p.Data, "--", "sleep", secs)
 	if out, err := rec.CombinedOutput(); err != nil {
-		return fmt.Sprintf("perf record failed: %v: %s", err, out)
+		p.Flat = fmt.Sprintf("perf record failed: %v: %s", err, out)
+		return p
 	}
-	rep, err := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "sym", "-g", "none", "--percent-limit", "0.7").Output()
+	p.report()
+	return p
+}
+
+// report reads the profile's data: the top of the flat profile, and the cumulative share of
+// the gateway's own functions, the state database and the system calls under them.
+func (p *Profile) report() {
+	p.Flat = perfReport(p.Data, 30, func(string) bool { return true }, "--no-children", "--percent-limit", "0.7")
+	p.Cumulative = perfReport(p.Data, 25, func(l string) bool {
+		return strings.Contains(l, "p2sgw/p2sgw") || strings.Contains(l, "bbolt") || strings.Contains(l, "sync") ||
+			strings.Contains(l, "ecdsa.") || strings.Contains(l, "ecdh.") || strings.Contains(l, "x509.")
+	}, "--children", "--percent-limit", "2")
+}
+
+func perfReport(data string, n int, keep func(string) bool, args ...string) string {
+	out, err := exec.Command("perf", append([]string{"report", "-i", data, "--stdio", "--sort", "sym", "-g", "none"}, args...)...).Output()
 	if err != nil {
 		return fmt.Sprintf("perf report failed: %v", err)
 	}
 	var lines []string
-	for _, l := range strings.Split(string(rep), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") && keep(l) && len(lines) < n {
 			lines = append(lines, l)
 		}
 	}
-	return strings.Join(lines[:min(len(lines), 30)], "\n")
+	return strings.Join(lines, "\n")
 }
 
 // save writes the results so far.

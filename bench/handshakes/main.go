@@ -16,6 +16,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,6 +54,7 @@ func main() {
 	flag.StringVar(&scale, "scale", "1000,10000,100000", "session counts at which p2sgw serve's memory is measured")
 	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 90*time.Minute, "give up the scale run after this long")
 	flag.IntVar(&o.sources, "sources", 250, "source addresses of the generator (198.18.2.1 …)")
+	render := flag.Bool("render", false, "only write handshakes.md again from handshakes.json (and the perf data it names)")
 	flag.StringVar(&skip, "skip", "", "phases to leave out: sweep, tmpfs, swan, profile, scale (comma list)")
 	flag.Parse()
 	var err error
@@ -66,6 +68,13 @@ func main() {
 	o.skip = map[string]bool{}
 	for _, s := range strings.Split(skip, ",") {
 		o.skip[strings.TrimSpace(s)] = true
+	}
+	if *render {
+		if err := rerender(o); err != nil {
+			fmt.Fprintln(os.Stderr, "handshakes:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "handshakes: run as root (sudo bench/handshakes.sh): it builds network namespaces")
@@ -112,6 +121,24 @@ func run(o options) (err error) {
 	}
 	t.cleanup()
 	return err
+}
+
+// rerender writes handshakes.md from handshakes.json, reading the perf data again.
+func rerender(o options) error {
+	b, err := os.ReadFile(filepath.Join(o.out, "handshakes.json"))
+	if err != nil {
+		return err
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return err
+	}
+	for i := range res.Profiles {
+		if _, err := os.Stat(res.Profiles[i].Data); err == nil {
+			res.Profiles[i].report()
+		}
+	}
+	return os.WriteFile(filepath.Join(o.out, "handshakes.md"), []byte(res.markdown(o)), 0o644)
 }
 
 // raiseNoFile raises the open-file limit to its hard limit: the generator opens a socket per

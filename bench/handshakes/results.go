@@ -38,6 +38,8 @@ type Run struct {
 	// session (Counted, then); the responder's CPU and the machine's include it.
 	Lag     float64 `json:"responder_lag_seconds"`
 	Counted int     `json:"responder_counted"`
+	// Profiled: perf recorded the responder during the run, which slows it; not in the medians.
+	Profiled bool `json:"profiled,omitempty"`
 }
 
 // rate is the handshakes per second until the responder counted them all.
@@ -82,10 +84,14 @@ type ScalePoint struct {
 	IdleCores     float64 `json:"idle_cores,omitempty"` // the gateway's CPU while holding (top plateau)
 }
 
-// Profile is the top of a perf profile.
+// Profile is a perf profile of p2sgw serve: its data file and two views of it.
 type Profile struct {
 	Name string `json:"name"`
-	Top  string `json:"top"`
+	Data string `json:"data"`
+	// Flat is the top of the flat profile (self time by symbol); Cumulative the share of
+	// the gateway's functions, the state database and the crypto with what they call.
+	Flat       string `json:"flat"`
+	Cumulative string `json:"cumulative"`
 }
 
 // markdown renders the results as the fragment bench/out/handshakes.md.
@@ -112,8 +118,14 @@ func (res *Results) markdown(o options) string {
 	for _, p := range res.Profiles {
 		w("### Profile: %s", p.Name)
 		w("")
+		w("perf record -e cpu-clock -F 999 -g -p PID; flat (self) and, below, cumulative (with callees) shares of the gateway's CPU:")
+		w("")
 		w("```text")
-		w("%s", p.Top)
+		w("%s", p.Flat)
+		w("```")
+		w("")
+		w("```text")
+		w("%s", p.Cumulative)
 		w("```")
 		w("")
 	}
@@ -159,7 +171,7 @@ func (res *Results) writeSweep(w func(string, ...any)) {
 func (res *Results) writeRates(w func(string, ...any), o options) {
 	groups := map[string]map[string][]Run{}
 	for _, r := range res.Rates {
-		if r.Sweep || r.Sessions != o.sessions {
+		if r.Sweep || r.Profiled || r.Sessions != o.sessions {
 			continue
 		}
 		if groups[r.Responder] == nil {

@@ -70,9 +70,8 @@ func (b *bench) scale(conc int) {
 		profile := func() {
 			if !profiled && i == len(b.o.scale)-1 && b.connections(gw) >= have+n/2 {
 				profiled = true
-				at := b.connections(gw)
-				top := b.perf(pid, "scale", 15*time.Second)
-				b.res.Profiles = append(b.res.Profiles, Profile{Name: fmt.Sprintf("p2sgw serve, ramp from %d sessions on (15 s)", at), Top: top})
+				what := fmt.Sprintf("p2sgw serve, 15 s of the ramp from %d sessions on", b.connections(gw))
+				b.res.Profiles = append(b.res.Profiles, b.perf(pid, "scale", what, 15*time.Second))
 			}
 		}
 		for !rampOver(errPath) && !timedOut {

@@ -44,6 +44,9 @@ func runBenchIKEv2(ctx context.Context, env *cmdEnv, args []string) error {
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
+	if *traffic > 0 && *trafficTo == "" {
+		return usagef("--traffic needs --traffic-to, an address in the VNet that answers ping")
+	}
 	cfg, err := benchConfig(*gateway, *serverName, *serverCA, *root, *group, sources, *trafficTo, *sessions, *certs)
 	if err != nil {
 		return err
