@@ -19,8 +19,18 @@
 // Values are the records' JSON encodings. A record that does not decode, or that disagrees with
 // its key, is reported as ErrCorrupt naming the key; it never panics.
 //
-// Every write is one bbolt read-write transaction, synced to disk before the method returns,
-// so a crash (even SIGKILL or power loss) leaves either the old or the new state, never half.
+// # Writes
+//
+// Writes are grouped: the writes of concurrent callers that arrive while a transaction is
+// committing are gathered and committed together, in arrival order, in the next single bbolt
+// read-write transaction (at most 1000 of them), so that they share its two fdatasyncs. A lone
+// writer commits at once; nothing waits on a timer. Every write is synced to disk before its
+// method returns, and a transaction commits whole or not at all, so a crash (even SIGKILL or
+// power loss) leaves either the old or the new state of every write, never half. One write
+// failing (store.ErrNotFound, say) fails only that write: the others of its group are
+// committed without it. A write whose ctx is done when it is called fails with ctx.Err();
+// once queued, it goes ahead whatever becomes of ctx, and the method returns when it is
+// committed.
 package bolt
 
 import (
@@ -30,6 +40,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,12 +63,19 @@ const (
 
 var _ store.Store = (*Store)(nil)
 
-// Store is a store.Store on a bbolt file. Its methods are safe for concurrent use; writes are
-// serialised by bbolt, reads run in parallel with them.
+// Store is a store.Store on a bbolt file. Its methods are safe for concurrent use; concurrent
+// writes are grouped into shared transactions (see update), reads run in parallel with them.
 type Store struct {
 	db     *bbolt.DB
 	path   string
-	closed atomic.Bool
+	closed atomic.Bool // set under mu; read without it by reads
+
+	mu      sync.Mutex
+	queue   []*call   // writes waiting for the next group, in arrival order
+	leading bool      // a writer is committing a group; the queue has or will get a leader
+	idle    sync.Cond // on mu: broadcast when leading turns false, for Close
+
+	testHookTx func(calls int) // if set, called before each write transaction with its size
 }
 
 // Option configures Open.
@@ -101,7 +119,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db, path: path}, nil
+	s := &Store{db: db, path: path}
+	s.idle.L = &s.mu
+	return s, nil
 }
 
 // initSchema checks the file's layout version and creates the buckets a new file lacks.
@@ -144,12 +164,20 @@ func initSchema(tx *bbolt.Tx, path string) error {
 // Path returns the file the Store was opened on.
 func (s *Store) Path() string { return s.path }
 
-// Close waits for transactions in flight, then releases the file. Calls after the first
-// return store.ErrClosed.
+// Close refuses new writes, waits for the writes already queued to commit (they succeed, or
+// fail as writes do, but not with store.ErrClosed) and for reads in flight, then releases the
+// file. Calls after the first, and writes and reads begun after it, return store.ErrClosed.
 func (s *Store) Close() error {
-	if s.closed.Swap(true) {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
 		return store.ErrClosed
 	}
+	s.closed.Store(true)
+	for s.leading {
+		s.idle.Wait()
+	}
+	s.mu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
@@ -162,15 +190,6 @@ func (s *Store) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
 		return err
 	}
 	return closedErr(s.db.View(fn))
-}
-
-// update runs fn in a read-write transaction, unless the Store is closed or ctx is done. The
-// transaction commits, synced, only if fn returns nil.
-func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
-	if err := s.ready(ctx); err != nil {
-		return err
-	}
-	return closedErr(s.db.Update(fn))
 }
 
 func (s *Store) ready(ctx context.Context) error {
