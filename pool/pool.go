@@ -5,12 +5,21 @@
 // Leases are written through to a store.Store so they survive restarts (and, with a shared
 // store, are seen by other nodes). The pool knows nothing of protocols or sessions beyond the
 // session id a lease is held for.
+//
+// Every operation is O(1) in the pool's size apart from New: an index by identity finds a
+// sticky address, a queue in release order finds the address released longest ago, and a
+// cursor finds never-used ones. The store write happens outside the pool's lock, so many
+// sessions can acquire at once and a store that groups concurrent writes into one commit
+// (store/bolt does) syncs once for all of them; an address whose write is in flight is
+// neither handed out nor released again until the write lands.
 package pool
 
 import (
+	"container/list"
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,10 +40,14 @@ type Pool struct {
 	node    string
 	now     func() time.Time
 
-	mu     sync.Mutex // guards the fields below
-	leases map[netip.Addr]store.Lease
-	active int
-	next   netip.Addr // where the search for a never-used address resumes
+	mu       sync.Mutex // guards the fields below
+	leases   map[netip.Addr]store.Lease
+	active   int                          // leases held by live sessions, or being taken
+	pending  map[netip.Addr]bool          // a store write for the address is in flight
+	identity map[string][]netip.Addr      // the addresses whose lease names the identity
+	free     *list.List                   // released leases' addresses, longest ago first
+	inFree   map[netip.Addr]*list.Element // their places in free
+	next     netip.Addr                   // where the search for a never-used address resumes
 }
 
 // New loads the leases of prefix from st. Leases this node held as active are released:
@@ -51,21 +64,26 @@ func New(ctx context.Context, prefix netip.Prefix, st store.Store, node string, 
 	n := 1 << (32 - prefix.Bits())
 	net := prefix.Addr()
 	p := &Pool{
-		prefix:  prefix,
-		gateway: net.Next(),
-		first:   net.Next().Next(),
-		last:    addAddr(net, n-2),
-		size:    n - 3,
-		st:      st,
-		node:    node,
-		now:     now,
-		leases:  make(map[netip.Addr]store.Lease),
+		prefix:   prefix,
+		gateway:  net.Next(),
+		first:    net.Next().Next(),
+		last:     addAddr(net, n-2),
+		size:     n - 3,
+		st:       st,
+		node:     node,
+		now:      now,
+		leases:   make(map[netip.Addr]store.Lease),
+		pending:  make(map[netip.Addr]bool),
+		identity: make(map[string][]netip.Addr),
+		free:     list.New(),
+		inFree:   make(map[netip.Addr]*list.Element),
 	}
 	p.next = p.first
 	leases, err := st.Leases(ctx, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("pool %s: load leases: %w", prefix, err)
 	}
+	var released []store.Lease
 	for _, l := range leases {
 		if !p.leasable(l.Addr) {
 			continue // from an older, different pool layout; never hand it out
@@ -79,8 +97,15 @@ func New(ctx context.Context, prefix netip.Prefix, st store.Store, node string, 
 		}
 		if l.Active() {
 			p.active++
+		} else {
+			released = append(released, l)
 		}
 		p.leases[l.Addr] = l
+		p.index(l)
+	}
+	slices.SortStableFunc(released, func(a, b store.Lease) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+	for _, l := range released {
+		p.inFree[l.Addr] = p.free.PushBack(l.Addr)
 	}
 	return p, nil
 }
@@ -106,10 +131,11 @@ func (p *Pool) InUse() int {
 // ErrExhausted when every address is held by a live session.
 func (p *Pool) Acquire(ctx context.Context, identity, sessionID string) (netip.Addr, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	addr, ok := p.choose(identity)
 	if !ok {
-		return netip.Addr{}, fmt.Errorf("%w: %s has %d of %d addresses in use", ErrExhausted, p.prefix, p.active, p.size)
+		err := fmt.Errorf("%w: %s has %d of %d addresses in use", ErrExhausted, p.prefix, p.active, p.size)
+		p.mu.Unlock()
+		return netip.Addr{}, err
 	}
 	return addr, p.take(ctx, addr, identity, sessionID)
 }
@@ -121,8 +147,11 @@ func (p *Pool) AcquireAddr(ctx context.Context, addr netip.Addr, identity, sessi
 		return fmt.Errorf("%w: %s is not a leasable address of %s", ErrOutside, addr, p.prefix)
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if l, ok := p.leases[addr]; ok && l.Active() {
+	if l, ok := p.leases[addr]; ok && (l.Active() || p.pending[addr]) {
+		p.mu.Unlock()
+		if !l.Active() {
+			return fmt.Errorf("%w: %s is being released", ErrInUse, addr)
+		}
 		return fmt.Errorf("%w: %s is held by session %s", ErrInUse, addr, l.SessionID)
 	}
 	return p.take(ctx, addr, identity, sessionID)
@@ -132,18 +161,29 @@ func (p *Pool) AcquireAddr(ctx context.Context, addr netip.Addr, identity, sessi
 // an address the session does not hold is a no-op, so teardown paths may call it twice.
 func (p *Pool) Release(ctx context.Context, addr netip.Addr, sessionID string) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	l, ok := p.leases[addr]
-	if !ok || l.SessionID != sessionID || sessionID == "" {
+	old, ok := p.leases[addr]
+	if !ok || old.SessionID != sessionID || sessionID == "" || p.pending[addr] {
+		p.mu.Unlock()
 		return nil
 	}
+	l := old
 	l.SessionID = ""
 	l.UpdatedAt = p.now()
-	if err := p.st.PutLease(ctx, l); err != nil {
+	p.leases[addr] = l
+	p.pending[addr] = true
+	p.mu.Unlock()
+
+	err := p.st.PutLease(ctx, l)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.pending, addr)
+	if err != nil {
+		p.leases[addr] = old
 		return fmt.Errorf("pool %s: release %s: %w", p.prefix, addr, err)
 	}
-	p.leases[addr] = l
 	p.active--
+	p.inFree[addr] = p.free.PushBack(addr)
 	return nil
 }
 
@@ -155,17 +195,8 @@ func (p *Pool) choose(identity string) (netip.Addr, bool) {
 	if p.active >= p.size {
 		return netip.Addr{}, false
 	}
-	var oldest store.Lease
-	for _, l := range p.leases {
-		if l.Active() {
-			continue
-		}
-		if identity != "" && l.Identity == identity {
-			return l.Addr, true
-		}
-		if !oldest.Addr.IsValid() || l.UpdatedAt.Before(oldest.UpdatedAt) {
-			oldest = l
-		}
+	if a, ok := p.released(identity); ok {
+		return a, true
 	}
 	if len(p.leases) < p.size {
 		a := p.next
@@ -177,20 +208,97 @@ func (p *Pool) choose(identity string) (netip.Addr, bool) {
 			a = p.step(a)
 		}
 	}
-	return oldest.Addr, oldest.Addr.IsValid()
+	if e := p.free.Front(); e != nil {
+		return e.Value.(netip.Addr), true
+	}
+	// Every address is leased, and the ones not held are being released: full for now.
+	return netip.Addr{}, false
 }
 
-// take records the lease. p.mu is held.
+// released returns a free address whose lease names identity. p.mu is held.
+func (p *Pool) released(identity string) (netip.Addr, bool) {
+	if identity == "" {
+		return netip.Addr{}, false
+	}
+	for _, a := range p.identity[identity] {
+		if _, free := p.inFree[a]; free {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// take records the lease: in memory at once (so no one else takes addr), then in the store
+// with p.mu released; a failed write puts the old lease back. p.mu is held on entry and
+// released on return.
 func (p *Pool) take(ctx context.Context, addr netip.Addr, identity, sessionID string) error {
 	l := store.Lease{Pool: p.prefix, Addr: addr, Identity: identity, SessionID: sessionID, Node: p.node, UpdatedAt: p.now()}
-	if err := p.st.PutLease(ctx, l); err != nil {
-		return fmt.Errorf("pool %s: lease %s: %w", p.prefix, addr, err)
+	old, had := p.leases[addr]
+	p.set(l)
+	p.active++
+	p.pending[addr] = true
+	p.mu.Unlock()
+
+	err := p.st.PutLease(ctx, l)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.pending, addr)
+	if err == nil {
+		return nil
 	}
-	if old, ok := p.leases[addr]; !ok || !old.Active() {
-		p.active++
+	p.active--
+	p.unindex(l)
+	delete(p.leases, addr)
+	if had {
+		p.set(old)
+		p.requeue(old)
 	}
-	p.leases[addr] = l
-	return nil
+	return fmt.Errorf("pool %s: lease %s: %w", p.prefix, addr, err)
+}
+
+// set makes l the lease of its address, taking the address off the free queue and moving it
+// to l's identity in the index. p.mu is held.
+func (p *Pool) set(l store.Lease) {
+	if old, ok := p.leases[l.Addr]; ok {
+		p.unindex(old)
+	}
+	if e, ok := p.inFree[l.Addr]; ok {
+		p.free.Remove(e)
+		delete(p.inFree, l.Addr)
+	}
+	p.leases[l.Addr] = l
+	p.index(l)
+}
+
+// requeue puts the released lease l back on the free queue in the order of release (after a
+// failed take; O(n), on the error path only). p.mu is held.
+func (p *Pool) requeue(l store.Lease) {
+	for e := p.free.Back(); e != nil; e = e.Prev() {
+		if !p.leases[e.Value.(netip.Addr)].UpdatedAt.After(l.UpdatedAt) {
+			p.inFree[l.Addr] = p.free.InsertAfter(l.Addr, e)
+			return
+		}
+	}
+	p.inFree[l.Addr] = p.free.PushFront(l.Addr)
+}
+
+func (p *Pool) index(l store.Lease) {
+	if l.Identity != "" {
+		p.identity[l.Identity] = append(p.identity[l.Identity], l.Addr)
+	}
+}
+
+func (p *Pool) unindex(l store.Lease) {
+	as := p.identity[l.Identity]
+	if i := slices.Index(as, l.Addr); i >= 0 {
+		as = slices.Delete(as, i, i+1)
+	}
+	if len(as) == 0 {
+		delete(p.identity, l.Identity)
+	} else {
+		p.identity[l.Identity] = as
+	}
 }
 
 func (p *Pool) step(a netip.Addr) netip.Addr {

@@ -3,7 +3,10 @@ package pool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,5 +203,165 @@ func TestSetStickyPoolFullFallsBack(t *testing.T) {
 	got, err := s.Acquire(ctx, "alice", "s2")
 	if err != nil || !s[1].Contains(got) {
 		t.Fatalf("alice got %s, %v; want an address of the other pool", got, err)
+	}
+}
+
+// slowStore holds every PutLease until release is closed, and fails those for addresses in
+// fail, so tests can see the pool while writes are in flight.
+type slowStore struct {
+	store.Store
+	release chan struct{}
+	started chan netip.Addr
+	fail    map[netip.Addr]bool
+}
+
+func (s *slowStore) PutLease(ctx context.Context, l store.Lease) error {
+	if s.started != nil {
+		s.started <- l.Addr
+	}
+	if s.release != nil {
+		<-s.release
+	}
+	if s.fail[l.Addr] {
+		return errors.New("disk full")
+	}
+	return s.Store.PutLease(ctx, l)
+}
+
+// TestConcurrentAcquireWritesOutsideLock: sessions acquiring at once each get a distinct
+// address while their writes are all in flight together (the pool does not hold its lock over
+// the store write, so a grouping store can commit them as one).
+func TestConcurrentAcquireWritesOutsideLock(t *testing.T) {
+	st := &slowStore{Store: memstore.New(), release: make(chan struct{}), started: make(chan netip.Addr, 64)}
+	p := newPool(t, "100.64.0.0/24", st)
+	const n = 32
+	got := make(chan netip.Addr, n)
+	for i := range n {
+		go func() {
+			a, err := p.Acquire(ctx, fmt.Sprint("user", i), fmt.Sprint("s", i))
+			if err != nil {
+				t.Error(err)
+			}
+			got <- a
+		}()
+	}
+	for range n { // every write has started before any is let through
+		<-st.started
+	}
+	if p.InUse() != n {
+		t.Errorf("InUse = %d with %d takes in flight, want %d", p.InUse(), n, n)
+	}
+	close(st.release)
+	seen := map[netip.Addr]bool{}
+	for range n {
+		a := <-got
+		if seen[a] || !p.leasable(a) {
+			t.Fatalf("address %s handed out twice or not leasable", a)
+		}
+		seen[a] = true
+	}
+	leases, _ := st.Leases(ctx, p.Prefix())
+	if len(leases) != n {
+		t.Fatalf("store holds %d leases, want %d", len(leases), n)
+	}
+}
+
+// TestAddressInFlightNotHandedOut: an address whose release is being written is not given to
+// anyone, and AcquireAddr says so.
+func TestAddressInFlightNotHandedOut(t *testing.T) {
+	st := &slowStore{Store: memstore.New()}
+	p := newPool(t, "100.64.0.0/30", st) // one leasable address
+	a, err := p.Acquire(ctx, "alice", "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.release, st.started = make(chan struct{}), make(chan netip.Addr, 1)
+	done := make(chan error)
+	go func() { done <- p.Release(ctx, a, "s1") }()
+	<-st.started
+	if _, err := p.Acquire(ctx, "bob", "s2"); !errors.Is(err, ErrExhausted) {
+		t.Errorf("Acquire while the only address is being released = %v, want ErrExhausted", err)
+	}
+	if err := p.AcquireAddr(ctx, a, "bob", "s2"); !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "being released") {
+		t.Errorf("AcquireAddr while it is being released = %v, want ErrInUse … being released", err)
+	}
+	close(st.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st.release, st.started = nil, nil
+	if got, err := p.Acquire(ctx, "bob", "s2"); err != nil || got != a {
+		t.Fatalf("Acquire after the release landed = %s, %v; want %s", got, err, a)
+	}
+}
+
+// TestFailedWriteRestores: a lease the store refused to record is not held, and the address
+// goes back to where it was — still alice's sticky address, still on the free queue.
+func TestFailedWriteRestores(t *testing.T) {
+	st := &slowStore{Store: memstore.New(), fail: map[netip.Addr]bool{}}
+	p := newPool(t, "100.64.0.0/29", st)
+	a, _ := p.Acquire(ctx, "alice", "s1")
+	b, _ := p.Acquire(ctx, "bob", "s2")
+	p.Release(ctx, a, "s1")
+	p.Release(ctx, b, "s2")
+
+	st.fail[a] = true
+	if _, err := p.Acquire(ctx, "alice", "s3"); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("Acquire with a failing store = %v, want the store's error", err)
+	}
+	if p.InUse() != 0 {
+		t.Fatalf("InUse = %d after a failed take, want 0", p.InUse())
+	}
+	if err := p.Release(ctx, b, "s2"); err != nil { // a no-op, b is released
+		t.Fatal(err)
+	}
+	c, _ := p.Acquire(ctx, "", "s4")
+	d, _ := p.Acquire(ctx, "", "s5")
+	e, _ := p.Acquire(ctx, "", "s6")
+	if c == a || d == a || e == a || c == b || d == b || e == b {
+		t.Fatalf("never-used addresses expected first, got %s %s %s", c, d, e)
+	}
+	// The pool is full of never-used addresses now; the free queue still has a (released first), then b.
+	st.fail[a] = false
+	if got, _ := p.Acquire(ctx, "carol", "s7"); got != a {
+		t.Fatalf("full pool gave %s, want %s, released longest ago", got, a)
+	}
+	if got, _ := p.Acquire(ctx, "bob", "s8"); got != b {
+		t.Fatalf("bob got %s, want his %s", got, b)
+	}
+
+	// A failed release keeps the session's lease.
+	st.fail[b] = true
+	if err := p.Release(ctx, b, "s8"); err == nil {
+		t.Fatal("Release with a failing store succeeded")
+	}
+	if p.InUse() != 5 {
+		t.Fatalf("InUse = %d after a failed release, want 5", p.InUse())
+	}
+}
+
+// BenchmarkAcquireRelease: acquire and release in a pool of 100,000 addresses of which 99,000
+// are held, with 50,000 identities remembered: the cost must not grow with the pool.
+func BenchmarkAcquireRelease(b *testing.B) {
+	p, err := New(ctx, netip.MustParsePrefix("100.64.0.0/15"), memstore.New(), "n", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 99000 {
+		if _, err := p.Acquire(ctx, fmt.Sprint("held", i%50000), fmt.Sprint("h", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		id, sid := "user"+strconv.Itoa(i%1000), "s"+strconv.Itoa(i)
+		a, err := p.Acquire(ctx, id, sid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Release(ctx, a, sid); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

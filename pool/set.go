@@ -54,15 +54,8 @@ func (s Set) Find(addr netip.Addr) *Pool {
 }
 
 func (p *Pool) hasReleased(identity string) bool {
-	if identity == "" {
-		return false
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, l := range p.leases {
-		if !l.Active() && l.Identity == identity {
-			return true
-		}
-	}
-	return false
+	_, ok := p.released(identity)
+	return ok
 }
