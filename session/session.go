@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -106,8 +107,9 @@ type Registry struct {
 	st   store.Store
 	node string
 
-	mu   sync.RWMutex // guards byID
-	byID map[string]*Session
+	mu     sync.RWMutex // guards the fields below
+	byID   map[string]*Session
+	counts Counts // live sessions per protocol, kept with byID
 }
 
 // NewRegistry returns a registry that writes through to st. Records this node left in st
@@ -124,7 +126,7 @@ func NewRegistry(ctx context.Context, st store.Store, node string) (*Registry, e
 			}
 		}
 	}
-	return &Registry{st: st, node: node, byID: make(map[string]*Session)}, nil
+	return &Registry{st: st, node: node, byID: make(map[string]*Session), counts: Counts{}}, nil
 }
 
 // Add registers s; ErrDuplicate if its id is taken.
@@ -146,7 +148,8 @@ func (c Counts) Total() int {
 
 // AddIf registers s if allow, given the live sessions per protocol, returns nil; its error
 // is returned otherwise. allow runs under the registry's lock, so two sessions added at once
-// cannot both take a last free place. A nil allow allows.
+// cannot both take a last free place; it must not keep or change the Counts it is given.
+// A nil allow allows.
 func (r *Registry) AddIf(ctx context.Context, s *Session, allow func(Counts) error) error {
 	r.mu.Lock()
 	if _, ok := r.byID[s.ID]; ok {
@@ -154,16 +157,16 @@ func (r *Registry) AddIf(ctx context.Context, s *Session, allow func(Counts) err
 		return fmt.Errorf("%w: %s", ErrDuplicate, s.ID)
 	}
 	if allow != nil {
-		if err := allow(r.counts()); err != nil {
+		if err := allow(r.counts); err != nil {
 			r.mu.Unlock()
 			return err
 		}
 	}
-	r.byID[s.ID] = s
+	r.add(s)
 	r.mu.Unlock()
 	if err := r.st.PutSession(ctx, s.record(r.node)); err != nil {
 		r.mu.Lock()
-		delete(r.byID, s.ID)
+		r.remove(s.ID)
 		r.mu.Unlock()
 		return fmt.Errorf("session: add %s: %w", s.ID, err)
 	}
@@ -173,8 +176,7 @@ func (r *Registry) AddIf(ctx context.Context, s *Session, allow func(Counts) err
 // Remove unregisters the session id; removing an unknown id is a no-op.
 func (r *Registry) Remove(ctx context.Context, id string) error {
 	r.mu.Lock()
-	_, ok := r.byID[id]
-	delete(r.byID, id)
+	ok := r.remove(id)
 	r.mu.Unlock()
 	if !ok {
 		return nil
@@ -209,19 +211,30 @@ func (r *Registry) List() []*Session {
 	return out
 }
 
-// Counts returns the live sessions per protocol.
+// add registers s; r.mu is held.
+func (r *Registry) add(s *Session) {
+	r.byID[s.ID] = s
+	r.counts[s.Protocol]++
+}
+
+// remove unregisters id and reports whether it was registered; r.mu is held.
+func (r *Registry) remove(id string) bool {
+	s, ok := r.byID[id]
+	if !ok {
+		return false
+	}
+	delete(r.byID, id)
+	if r.counts[s.Protocol]--; r.counts[s.Protocol] == 0 {
+		delete(r.counts, s.Protocol)
+	}
+	return true
+}
+
+// Counts returns the live sessions per protocol (a copy).
 func (r *Registry) Counts() Counts {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.counts()
-}
-
-func (r *Registry) counts() Counts {
-	c := Counts{}
-	for _, s := range r.byID {
-		c[s.Protocol]++
-	}
-	return c
+	return maps.Clone(r.counts)
 }
 
 // Count returns the number of live sessions of protocol, or of all protocols when protocol
@@ -232,13 +245,7 @@ func (r *Registry) Count(protocol string) int {
 	if protocol == "" {
 		return len(r.byID)
 	}
-	n := 0
-	for _, s := range r.byID {
-		if s.Protocol == protocol {
-			n++
-		}
-	}
-	return n
+	return r.counts[protocol]
 }
 
 // Disconnect ends the session id: it calls the session's Close with reason and unregisters it.

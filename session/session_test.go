@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"testing"
 	"time"
@@ -112,5 +113,41 @@ func TestAddIf(t *testing.T) {
 	}
 	if c := r.Counts(); c[SSTP] != 1 || c[IKEv2] != 1 || c.Total() != 2 {
 		t.Fatalf("counts %v", c)
+	}
+}
+
+type failingStore struct{ store.Store }
+
+func (failingStore) PutSession(context.Context, store.Session) error { return errors.New("disk full") }
+
+// TestCountsFollowAddAndRemove: the per-protocol counts the registry keeps follow every add,
+// removal and failed write, and Counts hands out a copy.
+func TestCountsFollowAddAndRemove(t *testing.T) {
+	r, err := NewRegistry(ctx, memstore.New(), "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range []string{IKEv2, IKEv2, SSTP} {
+		if err := r.Add(ctx, &Session{ID: fmt.Sprint("s", i), Protocol: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := r.Counts()
+	c[IKEv2] = 100
+	if r.Count(IKEv2) != 2 || r.Count(SSTP) != 1 || r.Count("") != 3 {
+		t.Fatalf("counts %v after three adds (and a change to a copy)", r.Counts())
+	}
+	r.Remove(ctx, "s0")
+	r.Remove(ctx, "s0")
+	r.Remove(ctx, "s2")
+	if c := r.Counts(); len(c) != 1 || c[IKEv2] != 1 {
+		t.Fatalf("counts %v after removing s0 twice and s2, want IKEv2:1 only", c)
+	}
+	r.st = failingStore{r.st}
+	if err := r.Add(ctx, &Session{ID: "s3", Protocol: OpenVPN}); err == nil {
+		t.Fatal("Add with a failing store succeeded")
+	}
+	if c := r.Counts(); c.Total() != 1 || r.Count(OpenVPN) != 0 {
+		t.Fatalf("counts %v after a failed add", c)
 	}
 }
