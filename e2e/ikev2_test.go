@@ -486,6 +486,22 @@ func TestMetricsListen(t *testing.T) {
 	if resp, err := hc.Get("http://" + addr + "/v1/status"); err == nil && resp.StatusCode == 200 {
 		t.Error("the plain metrics listener serves the admin API")
 	}
+	if resp, err := hc.Get("http://" + addr + "/debug/pprof/heap"); err == nil && resp.StatusCode == 200 {
+		t.Error("the plain metrics listener serves Go's profiles")
+	}
+	// The admin socket serves them, for a developer chasing CPU or memory.
+	admin := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", g.socket)
+	}}}
+	if resp, err := admin.Get("http://p2sgw/debug/pprof/goroutine?debug=1"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("/debug/pprof/goroutine on the admin socket: %v", err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "goroutine profile: total") {
+			t.Errorf("/debug/pprof/goroutine on the admin socket: %.300s", body)
+		}
+	}
 	if !strings.Contains(ok(t, "status", "--socket", g.socket).stdout, "metrics") {
 		t.Error("status does not list the metrics listener")
 	}
