@@ -82,6 +82,13 @@ type ScalePoint struct {
 	GeneratorRSS  int64   `json:"generator_rss_bytes"`
 	TimedOut      bool    `json:"timed_out,omitempty"`
 	IdleCores     float64 `json:"idle_cores,omitempty"` // the gateway's CPU while holding (top plateau)
+	// Go's view of the gateway's memory at the plateau (its /metrics) and the heap profile
+	// (its /debug/pprof/heap): where the bytes per session go.
+	HeapInuse  int64  `json:"go_heap_inuse_bytes,omitempty"`
+	StackInuse int64  `json:"go_stack_inuse_bytes,omitempty"`
+	Goroutines int    `json:"go_goroutines,omitempty"`
+	HeapFile   string `json:"heap_profile,omitempty"`
+	HeapTop    string `json:"heap_top,omitempty"`
 }
 
 // Profile is a perf profile of p2sgw serve: its data file and two views of it.
@@ -233,8 +240,8 @@ func (res *Results) writeScale(w func(string, ...any)) {
 	}
 	w("### Sessions held by p2sgw serve (x25519, one gateway, steps by separate generator processes)")
 	w("")
-	w("| sessions | step's ramp: client / gateway | VmRSS | VmRSS per session | marginal per session | VmHWM | generators' RSS |")
-	w("|---:|---:|---:|---:|---:|---:|---:|")
+	w("| sessions | step's ramp: client / gateway | VmRSS | VmRSS per session | marginal per session | VmHWM | Go heap in use | goroutine stacks | goroutines | generators' RSS |")
+	w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	var prev *ScalePoint
 	for i := range res.Scale {
 		p := &res.Scale[i]
@@ -250,13 +257,21 @@ func (res *Results) writeScale(w func(string, ...any)) {
 		if p.TimedOut {
 			note = " (timed out)"
 		}
-		w("| %d%s | %.0f s / %.0f s | %.0f MiB | %.1f KiB | %s | %.0f MiB | %.0f MiB |", p.Sessions, note, p.ClientSeconds, p.RampSeconds, mib(p.RSS), perSession,
-			marginal, mib(p.HWM), mib(p.GeneratorRSS))
+		w("| %d%s | %.0f s / %.0f s | %.0f MiB | %.1f KiB | %s | %.0f MiB | %.0f MiB | %.0f MiB | %d | %.0f MiB |", p.Sessions, note, p.ClientSeconds, p.RampSeconds, mib(p.RSS), perSession,
+			marginal, mib(p.HWM), mib(p.HeapInuse), mib(p.StackInuse), p.Goroutines, mib(p.GeneratorRSS))
 		prev = p
 	}
 	if top := res.Scale[len(res.Scale)-1]; top.IdleCores > 0 {
 		w("")
 		w("Holding %d sessions (dead peer detection every 30 s, answered by the generators) costs the gateway %.2f cores.", top.Sessions, top.IdleCores)
+	}
+	if top := res.Scale[len(res.Scale)-1]; top.HeapTop != "" {
+		w("")
+		w("The gateway's heap at %d sessions (`go tool pprof -top -sample_index=inuse_space` of its /debug/pprof/heap, %s):", top.Sessions, top.HeapFile)
+		w("")
+		w("```text")
+		w("%s", top.HeapTop)
+		w("```")
 	}
 	for i, r := range res.ScaleGenerators {
 		if h := r.Hold; h != nil {

@@ -4,8 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,6 +111,7 @@ func (b *bench) scale(conc int) {
 		pt := ScalePoint{Target: target, Sessions: b.connections(gw), RampSeconds: ramp.Seconds(), ClientSeconds: clientDone.Seconds(), TimedOut: timedOut}
 		pt.RSS, _ = procStatus(pid, "VmRSS")
 		pt.HWM, _ = procStatus(pid, "VmHWM")
+		b.goMemory(gw, &pt)
 		for _, g := range gens {
 			if rss, err := procStatus(g.proc.PID(), "VmRSS"); err == nil {
 				pt.GeneratorRSS += rss
@@ -146,4 +152,56 @@ func slicesDelete(args []string, drop string) []string {
 		}
 	}
 	return out
+}
+
+// goMemory reads the gateway's Go memory statistics and heap profile at a plateau, over its
+// admin socket.
+func (b *bench) goMemory(gw *responder, pt *ScalePoint) {
+	hc := http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", gw.sock)
+	}}}
+	get := func(path string) ([]byte, error) {
+		resp, err := hc.Get("http://p2sgw" + path)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+		}
+		return io.ReadAll(resp.Body)
+	}
+	if m, err := get("/metrics"); err == nil {
+		for _, l := range strings.Split(string(m), "\n") {
+			name, val, _ := strings.Cut(l, " ")
+			v, err := strconv.ParseFloat(val, 64)
+			if err != nil {
+				continue
+			}
+			switch name {
+			case "go_memstats_heap_inuse_bytes":
+				pt.HeapInuse = int64(v)
+			case "go_memstats_stack_inuse_bytes":
+				pt.StackInuse = int64(v)
+			case "go_goroutines":
+				pt.Goroutines = int(v)
+			}
+		}
+	}
+	heap, err := get("/debug/pprof/heap")
+	if err != nil {
+		pt.HeapTop = "heap profile: " + err.Error()
+		return
+	}
+	pt.HeapFile = filepath.Join(b.work, fmt.Sprintf("heap-%d.pprof", pt.Target))
+	if err := os.WriteFile(pt.HeapFile, heap, 0o644); err != nil {
+		pt.HeapTop = err.Error()
+		return
+	}
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=30", "-sample_index=inuse_space", b.bin, pt.HeapFile).CombinedOutput()
+	if err != nil {
+		pt.HeapTop = fmt.Sprintf("go tool pprof: %v: %s", err, out)
+		return
+	}
+	pt.HeapTop = strings.TrimSpace(string(out))
 }
