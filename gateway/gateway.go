@@ -470,7 +470,11 @@ func (g *Gateway) recheckSessions(ctx context.Context) {
 		if len(s.Certificates) == 0 {
 			continue
 		}
-		if _, err := g.policy.Verify(s.Certificates[0], s.Certificates[1:], now); err != nil {
+		certs, err := parseCerts(s.Certificates)
+		if err == nil {
+			_, err = g.policy.Verify(certs[0], certs[1:], now)
+		}
+		if err != nil {
 			reason := strings.TrimPrefix(err.Error(), "certauth: ")
 			g.log.Info("ending session: its certificate no longer passes the policy", "id", s.ID, "user", s.User, "reason", reason)
 			if err := g.endSession(ctx, s, reason); err != nil {
@@ -478,6 +482,19 @@ func (g *Gateway) recheckSessions(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// parseCerts parses a session's certificates (DER, the client's first).
+func parseCerts(der [][]byte) ([]*x509.Certificate, error) {
+	out := make([]*x509.Certificate, len(der))
+	for i, d := range der {
+		c, err := x509.ParseCertificate(d)
+		if err != nil {
+			return nil, fmt.Errorf("certauth: the session's certificate %d does not parse: %w", i+1, err)
+		}
+		out[i] = c
+	}
+	return out, nil
 }
 
 // loadTrust loads the roots and revocations from the store into the policy.

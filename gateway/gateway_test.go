@@ -356,7 +356,7 @@ func TestRevocationEndsLiveSessions(t *testing.T) {
 	add := func(user string, issuer *pki.CA) *session.Session {
 		cert := mustClient(t, issuer, user)
 		s := &session.Session{ID: session.NewID(session.IKEv2), User: user, Protocol: session.IKEv2, StartedAt: time.Now(),
-			Certificates: []*x509.Certificate{cert}}
+			Certificates: [][]byte{cert.Raw}}
 		s.Close = func(reason string) { closed[user] = reason }
 		if err := g.Sessions().Add(ctx, s); err != nil {
 			t.Fatal(err)
@@ -367,7 +367,7 @@ func TestRevocationEndsLiveSessions(t *testing.T) {
 	add("bob", ca)
 	add("carol", other)
 
-	tp := pki.ThumbprintsOf(alice.Certificates[0].Raw)
+	tp := pki.ThumbprintsOf(alice.Certificates[0])
 	if _, err := g.AddRevokedCert(ctx, api.AddRevokedCertRequest{Name: "alice-laptop", Thumbprint: tp.SHA1}); err != nil {
 		t.Fatal(err)
 	}

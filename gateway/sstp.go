@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -153,8 +154,8 @@ type sstpConn struct {
 	grant *ike.Grant
 	user  string
 	auth  string
-	certs []*x509.Certificate // the client's certificate chain (EAP-TLS), for live revocation
-	sess  *session.Session    // the connection goroutine's; nil until the session starts
+	certs [][]byte         // the client's certificate chain (EAP-TLS, DER), for live revocation
+	sess  *session.Session // the connection goroutine's; nil until the session starts
 	// counters are the session's, for Send: set before the data plane can call it and never
 	// changed, so a Send that outlives Detach still finds them.
 	counters *session.Counters
@@ -556,8 +557,8 @@ type pppEAPTLS struct {
 	tls    *eap.TLSServer
 	id     uint8
 	name   string
-	certs  []*x509.Certificate
-	reason error // why the policy refused the certificate
+	certs  [][]byte // DER
+	reason error    // why the policy refused the certificate
 	relay  ppp.EAPConversation
 	first  []byte // the identity response, for the relay
 }
@@ -612,6 +613,9 @@ func (e *pppEAPTLS) verify(raw [][]byte, _ [][]*x509.Certificate) error {
 		e.reason = err
 		return err
 	}
-	e.name, e.certs = id.Name, certs
+	e.name, e.certs = id.Name, nil
+	for _, r := range raw { // copies: raw is in the TLS handshake's buffers
+		e.certs = append(e.certs, bytes.Clone(r))
+	}
 	return nil
 }

@@ -232,7 +232,7 @@ func (sa *SA) finishEAP(h message.Header, e *eapState, authP *message.Auth) ([]b
 	sa.state, sa.Peer, sa.Lease, sa.Child, sa.Established = StateEstablished, e.name, lease, child.sa, sa.now()
 	sa.AuthMethod, sa.Grant = e.method, e.grant
 	if e.leaf != nil {
-		sa.PeerCerts = append([]*x509.Certificate{e.leaf}, e.inter...)
+		sa.PeerCerts = certDER(e.leaf, e.inter)
 	}
 	sa.eap = nil
 	return resp, EventEstablished, nil

@@ -12,6 +12,22 @@ import (
 // returns the datagram to send (nil for none) and what happened; see the package's error
 // contract.
 func (sa *SA) Handle(datagram []byte) ([]byte, Event, error) {
+	resp, ev, err := sa.handle(datagram)
+	if ev == EventEstablished {
+		sa.handshakeDone()
+	}
+	return resp, ev, err
+}
+
+// handshakeDone lets go of what only the handshake needed: the IKE_SA_INIT messages and the
+// nonces (signed in the AUTH payloads), the EAP and reassembly state. A gateway holds an SA per
+// client for hours; these were a kilobyte or two of each.
+func (sa *SA) handshakeDone() {
+	sa.initReq, sa.initResp, sa.ni, sa.nr = nil, nil, nil, nil
+	sa.eap, sa.reasm, sa.idi, sa.cookie, sa.ke = nil, nil, nil, nil, nil
+}
+
+func (sa *SA) handle(datagram []byte) ([]byte, Event, error) {
 	h, err := message.DecodeHeader(datagram)
 	if err != nil {
 		return nil, EventNone, err

@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// An SA's timers are deadlines, not time.Timers: the SA goroutine keeps one timer set to the
+// earliest of them (saLoop.schedule). A gateway holds an SA per client, and a timer with the
+// channel the goroutine waits on costs memory for every one of them.
+
 // liveness is an SA's outstanding liveness check and its retransmission schedule.
 type liveness struct {
 	timers Timers
@@ -12,7 +16,7 @@ type liveness struct {
 	dst    datagram
 	since  time.Time
 	wait   time.Duration
-	timer  *time.Timer
+	due    time.Time // when to retransmit, or give up; zero while no request is outstanding
 }
 
 func newLiveness(t Timers) *liveness {
@@ -35,36 +39,13 @@ func (l *liveness) again() {
 }
 
 func (l *liveness) arm() {
-	wait := min(l.wait, time.Until(l.since.Add(l.timers.DeadPeerTimeout)))
-	if l.timer == nil {
-		l.timer = time.NewTimer(max(wait, 0))
-		return
-	}
-	l.timer.Reset(max(wait, 0))
+	l.due = time.Now().Add(max(min(l.wait, time.Until(l.since.Add(l.timers.DeadPeerTimeout))), 0))
 }
 
 func (l *liveness) expired() bool { return time.Since(l.since) >= l.timers.DeadPeerTimeout }
 
 func (l *liveness) answered() {
-	l.req = nil
-	if l.timer != nil {
-		l.timer.Stop()
-	}
-}
-
-// retransmit is the channel that fires when the check is due again; nil (never) when none
-// is outstanding.
-func (l *liveness) retransmit() <-chan time.Time {
-	if l.req == nil || l.timer == nil {
-		return nil
-	}
-	return l.timer.C
-}
-
-func (l *liveness) stop() {
-	if l.timer != nil {
-		l.timer.Stop()
-	}
+	l.req, l.due = nil, time.Time{}
 }
 
 // rekeyTimer schedules one kind of rekey the gateway starts itself (of the CHILD SA or of the
@@ -72,22 +53,20 @@ func (l *liveness) stop() {
 // connected together are not all rekeyed at once. A zero lifetime never fires.
 type rekeyTimer struct {
 	lifetime time.Duration
-	timer    *time.Timer
+	due      time.Time // zero: not scheduled
 	// pending: our rekey request is out and its answer has not come.
 	pending bool
 }
 
 func newRekeyTimer(lifetime time.Duration) *rekeyTimer {
-	t := &rekeyTimer{lifetime: lifetime, timer: time.NewTimer(time.Hour)}
-	t.timer.Stop()
-	return t
+	return &rekeyTimer{lifetime: lifetime}
 }
 
 // arm starts a new lifetime: the SA is new, or was just rekeyed by either side.
 func (r *rekeyTimer) arm() {
 	r.pending = false
 	if r.lifetime > 0 {
-		r.timer.Reset(r.lifetime - rand.N(r.lifetime/10+1))
+		r.due = time.Now().Add(r.lifetime - rand.N(r.lifetime/10+1))
 	}
 }
 
@@ -95,10 +74,20 @@ func (r *rekeyTimer) arm() {
 func (r *rekeyTimer) retry(d time.Duration) {
 	r.pending = false
 	if r.lifetime > 0 {
-		r.timer.Reset(d)
+		r.due = time.Now().Add(d)
 	}
 }
 
-func (r *rekeyTimer) C() <-chan time.Time { return r.timer.C }
+// isDue reports whether deadline t is set and has come.
+func isDue(t, now time.Time) bool { return !t.IsZero() && !t.After(now) }
 
-func (r *rekeyTimer) stop() { r.timer.Stop() }
+// earliest returns the earliest of the deadlines that are set, or zero if none is.
+func earliest(ts ...time.Time) time.Time {
+	var e time.Time
+	for _, t := range ts {
+		if !t.IsZero() && (e.IsZero() || t.Before(e)) {
+			e = t
+		}
+	}
+	return e
+}

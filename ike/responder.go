@@ -189,7 +189,7 @@ func (sa *SA) handleAuthRequest(h message.Header, ps message.Payloads) ([]byte, 
 		return nil, EventNone, err
 	}
 	sa.state, sa.Peer, sa.Lease, sa.Child, sa.Established = StateEstablished, name, lease, child.sa, sa.now()
-	sa.PeerCerts, sa.AuthMethod = append([]*x509.Certificate{leaf}, inter...), "certificate"
+	sa.PeerCerts, sa.AuthMethod = certDER(leaf, inter), "certificate"
 	return resp, EventEstablished, nil
 }
 

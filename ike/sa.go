@@ -11,6 +11,7 @@
 package ike
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/x509"
@@ -124,9 +125,11 @@ type SA struct {
 	RekeyedIKE *SA
 	// Established is when the SA came up.
 	Established time.Time
-	// PeerCerts are the certificates the peer authenticated with, its own first: the gateway
-	// checks them again when a revocation or a root removal may have made them invalid.
-	PeerCerts []*x509.Certificate
+	// PeerCerts are the certificates the peer authenticated with, its own first, in DER (copies
+	// of their exact size: an SA lives for hours, and a parsed certificate is several times
+	// larger): the gateway checks them again when a revocation or a root removal may have made
+	// them invalid.
+	PeerCerts [][]byte
 	// AuthMethod is how the peer authenticated: "certificate" (IKEv2 signature), "eap-tls"
 	// (terminated by the gateway) or "radius" (EAP relayed to a RADIUS server).
 	AuthMethod string
@@ -203,16 +206,51 @@ func (sa *SA) deriveKeys(gir []byte) error {
 
 // setKeys makes keys the SA's keys.
 func (sa *SA) setKeys(keys *transform.IKEKeys) error {
-	send, recv, err := keys.Protectors(sa.suite, sa.initiator)
-	if err != nil {
+	// Checks the keys and the suite; the protectors are then made per message (onDemand).
+	if _, _, err := keys.Protectors(sa.suite, sa.initiator); err != nil {
 		return err
 	}
 	prf, err := transform.NewPRF(sa.suite.PRF)
 	if err != nil {
 		return err
 	}
-	sa.keys, sa.send, sa.recv, sa.prf = keys, send, recv, prf
+	keys.SKEYSEED = nil // derived from; not needed again (a rekey starts from SK_d)
+	iToR := &onDemand{suite: sa.suite, enc: keys.SKei, integ: keys.SKai}
+	rToI := &onDemand{suite: sa.suite, enc: keys.SKer, integ: keys.SKar}
+	if sa.initiator {
+		sa.send, sa.recv = iToR, rToI
+	} else {
+		sa.send, sa.recv = rToI, iToR
+	}
+	sa.keys, sa.prf = keys, prf
 	return nil
+}
+
+// onDemand is an IKE SA's Protector for one direction, made afresh for each message from the
+// keys: an IKE SA protects a message every few seconds at most, while a cipher kept ready (AES
+// round keys, GHASH tables) is half a kilobyte per direction for the hours the SA lives, in a
+// gateway with an SA per client. Making one is a key expansion, well under a microsecond.
+type onDemand struct {
+	suite      transform.Suite
+	enc, integ []byte
+}
+
+func (p *onDemand) protector() transform.Protector {
+	pr, err := transform.NewProtector(p.suite, p.enc, p.integ)
+	if err != nil {
+		panic("ike: keys that setKeys accepted no longer make a protector: " + err.Error())
+	}
+	return pr
+}
+
+func (p *onDemand) SealedLen(n int) int { return p.protector().SealedLen(n) }
+
+func (p *onDemand) Seal(dst, plaintext, aad []byte, rand io.Reader) ([]byte, error) {
+	return p.protector().Seal(dst, plaintext, aad, rand)
+}
+
+func (p *onDemand) Open(dst, body, aad []byte) ([]byte, error) {
+	return p.protector().Open(dst, body, aad)
 }
 
 // header returns the IKE header of a message of ours.
@@ -357,3 +395,12 @@ func orNow(f func() time.Time) func() time.Time {
 // ClaimedIdentity is who the client said it was — its IKE identity, then its EAP identity once
 // it gave one — whether or not it proved it: for logging a refusal. It is "" before IKE_AUTH.
 func (sa *SA) ClaimedIdentity() string { return sa.claimed }
+
+// certDER returns copies of the DER of leaf and then inter.
+func certDER(leaf *x509.Certificate, inter []*x509.Certificate) [][]byte {
+	out := make([][]byte, 0, 1+len(inter))
+	for _, c := range append([]*x509.Certificate{leaf}, inter...) {
+		out = append(out, bytes.Clone(c.Raw))
+	}
+	return out
+}

@@ -125,7 +125,7 @@ type halfOpenKey struct {
 type handle struct {
 	sa      *SA
 	old     *SA // the IKE SA a rekey replaced, until the peer deletes it
-	mailbox chan datagram
+	mailbox chan *datagram
 	control chan string // disconnect requests, with the reason
 	tunnel  *Tunnel
 	key     halfOpenKey
@@ -143,7 +143,9 @@ const (
 	halfOpenTimeout = 30 * time.Second // an SA that does not finish IKE_AUTH in time is dropped
 	deleteTimeout   = 3 * time.Second  // how long we wait for the answer to our Delete
 	abandonDelay    = 200 * time.Millisecond
-	mailboxSize     = 64
+	// mailboxSize is how many messages may wait for an SA's goroutine: the fragments of one
+	// message, and retransmissions while an EAP round trip to RADIUS blocks the SA.
+	mailboxSize = 16
 )
 
 // NewServer returns a server answering on ike (UDP 500) and natt (UDP 4500).
@@ -281,8 +283,7 @@ func (s *Server) dispatchIKE(d datagram) {
 	if err != nil {
 		return
 	}
-	buf := append([]byte(nil), d.buf...) // the read buffer is reused
-	d.buf = buf
+	dp := &datagram{buf: append([]byte(nil), d.buf...), remote: d.remote, local: d.local, natt: d.natt} // the read buffer is reused
 	s.mu.Lock()
 	var hd *handle
 	if h.SPIr == 0 {
@@ -303,7 +304,7 @@ func (s *Server) dispatchIKE(d datagram) {
 		return
 	}
 	select {
-	case hd.mailbox <- d:
+	case hd.mailbox <- dp:
 	default: // the SA is overwhelmed: drop, the peer retransmits
 	}
 }
@@ -349,193 +350,334 @@ func (s *Server) admit(h message.Header, d datagram) bool {
 
 // newHandle starts the goroutine of a new SA. s.mu is held.
 func (s *Server) newHandle(key halfOpenKey) *handle {
-	h := &handle{mailbox: make(chan datagram, mailboxSize), control: make(chan string, 1), key: key}
+	h := &handle{mailbox: make(chan *datagram, mailboxSize), control: make(chan string, 1), key: key}
 	s.halfOpen[key] = h
 	s.perSrc[key.remote.Addr()]++
 	s.wg.Add(1)
-	go s.run(h)
+	l := s.newSALoop(h)
+	l.schedule()
+	go s.run(l)
 	return h
 }
 
 // run is one SA's goroutine: it owns h.sa. Besides the SA's messages it runs the SA's timers:
 // the half-open timeout, dead peer detection with the retransmission of our requests, and the
 // rekeys the gateway starts itself when a lifetime ends.
-func (s *Server) run(h *handle) {
+//
+// There is one such goroutine per client, idle nearly all its life, so its stack is a good part
+// of what a session costs: it only waits, in a function with a small frame, for the SA's
+// mailbox, its control channel and its one timer, and hands each event to a goroutine of its
+// own (saLoop.handle) that does the work and ends. Work that ran on it would grow its stack
+// for good (Go shrinks an idle stack only while it uses under a quarter of it), so an idle SA
+// keeps the smallest stack Go gives.
+func (s *Server) run(l *saLoop) {
 	defer s.wg.Done()
-	defer s.forget(h)
-	halfOpen := time.NewTimer(halfOpenTimeout)
-	defer halfOpen.Stop()
-	var dpdC <-chan time.Time
+	defer s.forget(l.h)
+	defer l.stop()
+	for l.next() {
+	}
+}
+
+// saLoop is the state of one SA goroutine's loop.
+type saLoop struct {
+	s       *Server
+	h       *handle
+	lastReq datagram // where the client's last message came from, to send a Delete to
+	lastIKE time.Time
+	// wake is the SA's one timer, set to the earliest of the deadlines below (armed).
+	wake  *time.Timer
+	armed time.Time
+	// halfOpenAt is when an SA that has not finished its handshake is dropped; dpdAt when dead
+	// peer detection next looks at the client's silence.
+	halfOpenAt, dpdAt time.Time
+	// live is our request on the current IKE SA; oldLive our Delete of the IKE SA our rekey
+	// replaced.
+	live, oldLive        *liveness
+	childRekey, ikeRekey *rekeyTimer
+}
+
+func (s *Server) newSALoop(h *handle) *saLoop {
+	now := time.Now()
+	l := &saLoop{
+		s: s, h: h,
+		wake:       time.NewTimer(time.Hour),
+		halfOpenAt: now.Add(halfOpenTimeout),
+		live:       newLiveness(s.timers),
+		oldLive:    newLiveness(s.timers),
+		childRekey: newRekeyTimer(s.timers.ChildLifetime),
+		ikeRekey:   newRekeyTimer(s.timers.IKELifetime),
+	}
+	l.wake.Stop()
 	if s.timers.DPDInterval > 0 {
-		check := time.NewTicker(max(s.timers.DPDInterval/4, 250*time.Millisecond))
-		defer check.Stop()
-		dpdC = check.C
+		l.dpdAt = now.Add(s.timers.DPDInterval)
 	}
-	var lastReq datagram
-	var lastIKE time.Time
-	live := newLiveness(s.timers) // our request on the current IKE SA
-	defer live.stop()
-	oldLive := newLiveness(s.timers) // our Delete of the IKE SA our rekey replaced
-	defer oldLive.stop()
-	childRekey := newRekeyTimer(s.timers.ChildLifetime)
-	defer childRekey.stop()
-	ikeRekey := newRekeyTimer(s.timers.IKELifetime)
-	defer ikeRekey.stop()
-	// ours sends a request of ours to the client and keeps retransmitting it until answered.
-	ours := func(l *liveness, req []byte) {
-		d := datagram{remote: h.tunnel.Remote(), local: h.tunnel.local, natt: true}
-		s.send(d, req)
-		l.sent(req, d)
+	return l
+}
+
+func (l *saLoop) stop() { l.wake.Stop() }
+
+// next waits for the SA's next event and has it handled. It reports whether the SA lives on.
+func (l *saLoop) next() bool {
+	select {
+	case dp := <-l.h.mailbox:
+		return l.handle(dp, "")
+	case reason := <-l.h.control:
+		return l.handle(nil, reason)
+	case <-l.wake.C:
+		return l.handle(nil, "")
 	}
-	// busy: one request of ours at a time, and no rekey while the last one is being finished.
-	busy := func() bool {
-		return live.waiting() || h.sa.Awaiting() || h.old != nil || h.sa.OldChild != nil
+}
+
+// handle handles an event on a goroutine of its own and waits for it (see run): a message of
+// the client's (dp), a disconnect (reason), or else the deadlines that have come. It reports
+// whether the SA lives on. The SA goroutine waits meanwhile, so the handler owns the SA as it
+// would.
+func (l *saLoop) handle(dp *datagram, reason string) bool {
+	done := make(chan bool, 1)
+	go func() {
+		var ok bool
+		switch {
+		case dp != nil:
+			ok = l.message(dp)
+		case reason != "":
+			l.s.disconnect(l.h, l.lastReq, reason)
+		default:
+			ok = l.timers()
+		}
+		if ok {
+			l.schedule()
+		}
+		done <- ok
+	}()
+	return <-done
+}
+
+// schedule sets the SA's timer to its earliest deadline.
+func (l *saLoop) schedule() {
+	next := earliest(l.halfOpenAt, l.dpdAt, l.live.due, l.oldLive.due, l.childRekey.due, l.ikeRekey.due)
+	switch {
+	case next == l.armed:
+	case next.IsZero():
+		l.wake.Stop()
+		l.armed = next
+	default:
+		l.wake.Reset(max(time.Until(next), 0))
+		l.armed = next
 	}
-	for {
-		select {
-		case d := <-h.mailbox:
-			lastReq, lastIKE = d, time.Now()
-			if h.sa == nil {
-				if !s.respond(h, d) {
-					return
-				}
-				continue
-			}
-			hdr, _ := message.DecodeHeader(d.buf)
-			if hdr.Exchange == message.ExchangeIKESAInit && !hdr.IsResponse() {
-				s.send(d, h.sa.initResp) // a retransmitted IKE_SA_INIT request
-				continue
-			}
-			if h.old != nil && LocalSPIOf(hdr) == h.old.LocalSPI() {
-				if s.handleOld(h, d) {
-					oldLive.answered()
-				}
-				continue
-			}
-			resp, ev, err := h.sa.Handle(d.buf)
-			if resp != nil {
-				s.send(d, resp)
-				for _, frag := range h.sa.Extra() {
-					s.send(d, frag)
-				}
-			}
-			if err != nil {
-				s.log.Debug("IKE message dropped or refused", "spi", fmt.Sprintf("%016x", h.sa.LocalSPI()), "remote", d.remote, "err", err)
-			}
-			if !h.sa.Awaiting() {
-				live.answered()
-			}
-			if done := s.event(h, ev, d, err); done {
-				return
-			}
-			switch {
-			case ev == EventEstablished:
-				childRekey.arm()
-				ikeRekey.arm()
-			case ev == EventChildRekeyed:
-				childRekey.arm()
-				if hdr.IsResponse() {
-					// Our own rekey: we retire the old CHILD SA (RFC 7296 §1.3.3).
-					if del, err := h.sa.DeleteOldChild(); err == nil {
-						ours(live, del)
-					}
-				}
-			case ev == EventIKERekeyed:
-				ikeRekey.arm()
-				oldLive.answered() // an older SA, if any, was dropped with the rekey
-				if hdr.IsResponse() {
-					// Our own rekey: we delete the old IKE SA through itself (RFC 7296 §1.3.2).
-					if del, err := h.old.Delete(); err == nil {
-						ours(oldLive, del)
-					}
-				}
-			case hdr.IsResponse() && hdr.Exchange == message.ExchangeCreateChildSA && !h.sa.Awaiting():
-				// The answer to a rekey of ours, and not a new SA: refused.
-				for _, r := range []*rekeyTimer{childRekey, ikeRekey} {
-					if r.pending {
-						s.rekeyRefused(h, r, err)
-					}
-				}
-			}
-		case reason := <-h.control:
-			s.disconnect(h, lastReq, reason)
-			return
-		case <-halfOpen.C:
-			if h.sa == nil || h.sa.State() != StateEstablished {
-				s.log.Info("IKE SA dropped: the client did not finish the handshake", "remote", lastReq.remote)
-				return
-			}
-		case <-childRekey.C():
-			if h.tunnel == nil || h.sa.State() != StateEstablished {
-				continue
-			}
-			if busy() {
-				childRekey.retry(time.Second)
-				continue
-			}
-			req, err := h.sa.RekeyChild(transform.DHNone, s.cfg.ESPProposals)
-			if err != nil {
-				s.log.Error("cannot start a CHILD SA rekey", "peer", h.sa.Peer, "err", err)
-				childRekey.arm()
-				continue
-			}
-			childRekey.pending = true
-			ours(live, req)
-		case <-ikeRekey.C():
-			if h.tunnel == nil || h.sa.State() != StateEstablished {
-				continue
-			}
-			if busy() {
-				ikeRekey.retry(time.Second)
-				continue
-			}
-			req, err := h.sa.RekeyIKE()
-			if err != nil {
-				s.log.Error("cannot start an IKE SA rekey", "peer", h.sa.Peer, "err", err)
-				ikeRekey.arm()
-				continue
-			}
-			ikeRekey.pending = true
-			ours(live, req)
-		case <-dpdC:
-			if h.tunnel == nil || live.waiting() || h.sa.Awaiting() || h.sa.State() != StateEstablished {
-				continue
-			}
-			seen := max(lastIKE.UnixNano(), h.tunnel.lastSeen.Load())
-			if time.Since(time.Unix(0, seen)) < s.timers.DPDInterval {
-				continue
-			}
-			req, err := h.sa.Liveness()
-			if err != nil {
-				continue
-			}
-			ours(live, req)
-		case <-live.retransmit():
-			if !h.sa.Awaiting() {
-				live.answered()
-				continue
-			}
-			if live.expired() {
-				s.log.Info("client gone: no answer to the liveness check", "peer", h.sa.Peer, "remote", h.tunnel.Remote(), "waited", s.timers.DeadPeerTimeout)
-				s.happened("dead_peer")
-				s.end(h, "dead peer: no answer for "+s.timers.DeadPeerTimeout.String())
-				return
-			}
-			s.send(live.dst, live.req)
-			live.again()
-		case <-oldLive.retransmit():
-			switch {
-			case h.old == nil:
-				oldLive.answered()
-			case oldLive.expired():
-				s.log.Debug("no answer to our Delete of the rekeyed IKE SA; forgetting it", "peer", h.sa.Peer)
-				s.forgetOld(h)
-				oldLive.answered()
-			default:
-				s.send(oldLive.dst, oldLive.req)
-				oldLive.again()
+}
+
+// timers handles the deadlines that have come. It reports whether the SA lives on.
+func (l *saLoop) timers() bool {
+	l.armed = time.Time{}
+	now := time.Now()
+	if isDue(l.halfOpenAt, now) {
+		l.halfOpenAt = time.Time{}
+		if !l.halfOpenOver() {
+			return false
+		}
+	}
+	if isDue(l.live.due, now) && !l.retransmit() {
+		return false
+	}
+	if isDue(l.oldLive.due, now) {
+		l.retransmitOld()
+	}
+	if isDue(l.childRekey.due, now) {
+		l.childRekey.due = time.Time{}
+		l.rekeyChild()
+	}
+	if isDue(l.ikeRekey.due, now) {
+		l.ikeRekey.due = time.Time{}
+		l.rekeyIKE()
+	}
+	if isDue(l.dpdAt, now) {
+		l.deadPeerCheck(now)
+	}
+	return true
+}
+
+// ours sends a request of ours to the client and keeps retransmitting it until answered.
+func (l *saLoop) ours(lv *liveness, req []byte) {
+	d := datagram{remote: l.h.tunnel.Remote(), local: l.h.tunnel.local, natt: true}
+	l.s.send(d, req)
+	lv.sent(req, d)
+}
+
+// busy: one request of ours at a time, and no rekey while the last one is being finished.
+func (l *saLoop) busy() bool {
+	h := l.h
+	return l.live.waiting() || h.sa.Awaiting() || h.old != nil || h.sa.OldChild != nil
+}
+
+// message handles a message of the client's. It reports whether the SA lives on.
+func (l *saLoop) message(dp *datagram) bool {
+	s, h, d := l.s, l.h, *dp
+	// Where to send a Delete: the message itself is not kept (it may be kilobytes).
+	l.lastReq, l.lastIKE = datagram{remote: d.remote, local: d.local, natt: d.natt}, time.Now()
+	if h.sa == nil {
+		return s.respond(h, d)
+	}
+	hdr, _ := message.DecodeHeader(d.buf)
+	if hdr.Exchange == message.ExchangeIKESAInit && !hdr.IsResponse() {
+		if h.sa.initResp != nil { // nil once established: no one waits for it then
+			s.send(d, h.sa.initResp) // a retransmitted IKE_SA_INIT request
+		}
+		return true
+	}
+	if h.old != nil && LocalSPIOf(hdr) == h.old.LocalSPI() {
+		if s.handleOld(h, d) {
+			l.oldLive.answered()
+		}
+		return true
+	}
+	resp, ev, err := h.sa.Handle(d.buf)
+	if resp != nil {
+		s.send(d, resp)
+		for _, frag := range h.sa.Extra() {
+			s.send(d, frag)
+		}
+	}
+	if err != nil {
+		s.log.Debug("IKE message dropped or refused", "spi", fmt.Sprintf("%016x", h.sa.LocalSPI()), "remote", d.remote, "err", err)
+	}
+	if !h.sa.Awaiting() {
+		l.live.answered()
+	}
+	if done := s.event(h, ev, d, err); done {
+		return false
+	}
+	switch {
+	case ev == EventEstablished:
+		l.childRekey.arm()
+		l.ikeRekey.arm()
+	case ev == EventChildRekeyed:
+		l.childRekey.arm()
+		if hdr.IsResponse() {
+			// Our own rekey: we retire the old CHILD SA (RFC 7296 §1.3.3).
+			if del, err := h.sa.DeleteOldChild(); err == nil {
+				l.ours(l.live, del)
 			}
 		}
+	case ev == EventIKERekeyed:
+		l.ikeRekey.arm()
+		l.oldLive.answered() // an older SA, if any, was dropped with the rekey
+		if hdr.IsResponse() {
+			// Our own rekey: we delete the old IKE SA through itself (RFC 7296 §1.3.2).
+			if del, err := h.old.Delete(); err == nil {
+				l.ours(l.oldLive, del)
+			}
+		}
+	case hdr.IsResponse() && hdr.Exchange == message.ExchangeCreateChildSA && !h.sa.Awaiting():
+		// The answer to a rekey of ours, and not a new SA: refused.
+		for _, r := range []*rekeyTimer{l.childRekey, l.ikeRekey} {
+			if r.pending {
+				s.rekeyRefused(h, r, err)
+			}
+		}
+	}
+	return true
+}
+
+// halfOpenOver ends an SA that did not finish its handshake in time; it reports whether the
+// SA lives on.
+func (l *saLoop) halfOpenOver() bool {
+	if l.h.sa == nil || l.h.sa.State() != StateEstablished {
+		l.s.log.Info("IKE SA dropped: the client did not finish the handshake", "remote", l.lastReq.remote)
+		return false
+	}
+	return true
+}
+
+func (l *saLoop) rekeyChild() {
+	s, h := l.s, l.h
+	if h.tunnel == nil || h.sa.State() != StateEstablished {
+		return
+	}
+	if l.busy() {
+		l.childRekey.retry(time.Second)
+		return
+	}
+	req, err := h.sa.RekeyChild(transform.DHNone, s.cfg.ESPProposals)
+	if err != nil {
+		s.log.Error("cannot start a CHILD SA rekey", "peer", h.sa.Peer, "err", err)
+		l.childRekey.arm()
+		return
+	}
+	l.childRekey.pending = true
+	l.ours(l.live, req)
+}
+
+func (l *saLoop) rekeyIKE() {
+	s, h := l.s, l.h
+	if h.tunnel == nil || h.sa.State() != StateEstablished {
+		return
+	}
+	if l.busy() {
+		l.ikeRekey.retry(time.Second)
+		return
+	}
+	req, err := h.sa.RekeyIKE()
+	if err != nil {
+		s.log.Error("cannot start an IKE SA rekey", "peer", h.sa.Peer, "err", err)
+		l.ikeRekey.arm()
+		return
+	}
+	l.ikeRekey.pending = true
+	l.ours(l.live, req)
+}
+
+// deadPeerCheck sends a liveness check if the client has been silent (no IKE message, no
+// ESP packet) for the DPD interval, and sets when to look next.
+func (l *saLoop) deadPeerCheck(now time.Time) {
+	h, interval := l.h, l.s.timers.DPDInterval
+	if h.tunnel == nil || l.live.waiting() || h.sa.Awaiting() || h.sa.State() != StateEstablished {
+		l.dpdAt = now.Add(max(interval/4, 250*time.Millisecond)) // not now; look again soon
+		return
+	}
+	seen := time.Unix(0, max(l.lastIKE.UnixNano(), h.tunnel.lastSeen.Load()))
+	if now.Sub(seen) < interval {
+		l.dpdAt = seen.Add(interval)
+		return
+	}
+	l.dpdAt = now.Add(interval)
+	req, err := h.sa.Liveness()
+	if err != nil {
+		return
+	}
+	l.ours(l.live, req)
+}
+
+// retransmit sends our unanswered request again, or ends the SA when the client has been
+// silent too long; it reports whether the SA lives on.
+func (l *saLoop) retransmit() bool {
+	s, h, live := l.s, l.h, l.live
+	if !h.sa.Awaiting() {
+		live.answered()
+		return true
+	}
+	if live.expired() {
+		s.log.Info("client gone: no answer to the liveness check", "peer", h.sa.Peer, "remote", h.tunnel.Remote(), "waited", s.timers.DeadPeerTimeout)
+		s.happened("dead_peer")
+		s.end(h, "dead peer: no answer for "+s.timers.DeadPeerTimeout.String())
+		return false
+	}
+	s.send(live.dst, live.req)
+	live.again()
+	return true
+}
+
+func (l *saLoop) retransmitOld() {
+	s, h, old := l.s, l.h, l.oldLive
+	switch {
+	case h.old == nil:
+		old.answered()
+	case old.expired():
+		s.log.Debug("no answer to our Delete of the rekeyed IKE SA; forgetting it", "peer", h.sa.Peer)
+		s.forgetOld(h)
+		old.answered()
+	default:
+		s.send(old.dst, old.req)
+		old.again()
 	}
 }
 
@@ -814,7 +956,7 @@ func (s *Server) awaitDelete(h *handle, d datagram, del []byte, delay, retry tim
 		case m := <-h.mailbox:
 			resp, ev, _ := h.sa.Handle(m.buf)
 			if resp != nil {
-				s.send(m, resp)
+				s.send(*m, resp)
 			}
 			if ev == EventDeleted {
 				return

@@ -9,7 +9,6 @@ package session
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"maps"
@@ -76,10 +75,11 @@ type Session struct {
 	StartedAt  time.Time
 	Counters   Counters
 
-	// Certificates are the client's certificate and the intermediates it sent, when it
+	// Certificates are the client's certificate and the intermediates it sent, in DER, when it
 	// authenticated with one; the gateway ends the session when they stop passing the policy
-	// (a revocation, a removed root).
-	Certificates []*x509.Certificate
+	// (a revocation, a removed root). DER, not parsed: a gateway holds many sessions for long,
+	// and parses them only for that check.
+	Certificates [][]byte
 
 	// Remote, if set, reports the client's public address now (it moves with NAT rebinding and
 	// MOBIKE); PublicAddr is where it connected from.
