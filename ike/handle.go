@@ -52,6 +52,12 @@ func (sa *SA) handle(datagram []byte) ([]byte, Event, error) {
 
 // handleRequest answers a request of the peer, or repeats our last answer if the request is
 // a retransmission of the previous one (RFC 7296 §2.1: never process a request twice).
+// ForgetResponse lets go of our answer to the peer's last request, kept to answer its
+// retransmissions. Call it once the peer has long stopped retransmitting (a client gives up
+// within minutes): an established SA may hear nothing for hours, and its IKE_AUTH answer
+// carries our certificate. A retransmission that comes after all is then not answered.
+func (sa *SA) ForgetResponse() { sa.lastResp, sa.lastExtra = nil, nil }
+
 func (sa *SA) handleRequest(datagram []byte, h message.Header) ([]byte, Event, error) {
 	sa.extra = nil
 	switch {

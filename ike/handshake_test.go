@@ -362,6 +362,19 @@ func TestDeleteAndRetransmit(t *testing.T) {
 	if _, ev, err := ini.Handle(r1); err != nil || ev != EventNone {
 		t.Fatalf("initiator on liveness answer: %v %v", ev, err)
 	}
+	// Once the answer is forgotten (the server does so minutes later), a retransmission that
+	// comes after all is not answered, and not processed again; the SA goes on.
+	res.ForgetResponse()
+	if r3, _, err := res.Handle(ping); r3 != nil || err == nil {
+		t.Fatalf("a retransmission after ForgetResponse: answer %d bytes, err %v; want none and an error", len(r3), err)
+	}
+	ping2, _ := ini.Liveness()
+	if r4, _, err := res.Handle(ping2); err != nil || r4 == nil {
+		t.Fatalf("the next request after ForgetResponse: %v", err)
+	}
+	if _, _, err := ini.Handle(func() []byte { r, _, _ := res.Handle(ping2); return r }()); err != nil {
+		t.Fatalf("initiator on the second liveness answer: %v", err)
+	}
 	// The gateway disconnects the client: INFORMATIONAL { D(IKE) } -->  <-- { }
 	del, err := res.Delete()
 	if err != nil {

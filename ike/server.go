@@ -142,7 +142,11 @@ type datagram struct {
 const (
 	halfOpenTimeout = 30 * time.Second // an SA that does not finish IKE_AUTH in time is dropped
 	deleteTimeout   = 3 * time.Second  // how long we wait for the answer to our Delete
-	abandonDelay    = 200 * time.Millisecond
+	// responseMemory is how long our answer to a client's request is kept for its
+	// retransmissions: longer than clients retransmit (strongSwan gives up after 165 s,
+	// Windows sooner).
+	responseMemory = 5 * time.Minute
+	abandonDelay   = 200 * time.Millisecond
 	// mailboxSize is how many messages may wait for an SA's goroutine: the fragments of one
 	// message, and retransmissions while an EAP round trip to RADIUS blocks the SA.
 	mailboxSize = 16
@@ -388,8 +392,9 @@ type saLoop struct {
 	wake  *time.Timer
 	armed time.Time
 	// halfOpenAt is when an SA that has not finished its handshake is dropped; dpdAt when dead
-	// peer detection next looks at the client's silence.
-	halfOpenAt, dpdAt time.Time
+	// peer detection next looks at the client's silence; forgetAt when our last answer to the
+	// client is no longer kept for its retransmissions.
+	halfOpenAt, dpdAt, forgetAt time.Time
 	// live is our request on the current IKE SA; oldLive our Delete of the IKE SA our rekey
 	// replaced.
 	live, oldLive        *liveness
@@ -454,7 +459,7 @@ func (l *saLoop) handle(dp *datagram, reason string) bool {
 
 // schedule sets the SA's timer to its earliest deadline.
 func (l *saLoop) schedule() {
-	next := earliest(l.halfOpenAt, l.dpdAt, l.live.due, l.oldLive.due, l.childRekey.due, l.ikeRekey.due)
+	next := earliest(l.halfOpenAt, l.dpdAt, l.forgetAt, l.live.due, l.oldLive.due, l.childRekey.due, l.ikeRekey.due)
 	switch {
 	case next == l.armed:
 	case next.IsZero():
@@ -492,6 +497,12 @@ func (l *saLoop) timers() bool {
 	}
 	if isDue(l.dpdAt, now) {
 		l.deadPeerCheck(now)
+	}
+	if isDue(l.forgetAt, now) {
+		l.forgetAt = time.Time{}
+		if l.h.sa != nil {
+			l.h.sa.ForgetResponse()
+		}
 	}
 	return true
 }
@@ -531,6 +542,9 @@ func (l *saLoop) message(dp *datagram) bool {
 		return true
 	}
 	resp, ev, err := h.sa.Handle(d.buf)
+	if resp != nil && !hdr.IsResponse() {
+		l.forgetAt = time.Now().Add(responseMemory)
+	}
 	if resp != nil {
 		s.send(d, resp)
 		for _, frag := range h.sa.Extra() {
