@@ -17,6 +17,19 @@ import (
 	"github.com/p2sgw/p2sgw/internal/ratelog"
 )
 
+// gcPercent is the garbage collector's setting for p2sgw serve unless GOGC is set: a gateway's
+// heap is mostly the state of its sessions, held for hours, and Go's default (100) lets the heap
+// grow to twice that before collecting. At 50 the gateway holds 100,000 sessions in 1.8 GiB
+// instead of 2.3 GiB (bench/RESULTS.md), for more frequent collections while clients connect.
+const gcPercent = 50
+
+// setGCPercent sets the collector to gcPercent, unless the environment sets GOGC.
+func setGCPercent(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+}
+
 func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "serve", "")
 	path := fs.String("config", config.DefaultPath, "the gateway configuration file")
@@ -38,6 +51,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	levels := new(logcat.Levels)
 	levels.Set(cfg.Log.Levels())
 	log := newLogger(env.stderr, cfg.Log.Format, levels)
+	setGCPercent(env.getenv)
 
 	g, err := gateway.New(ctx, cfg, gateway.Options{ConfigPath: *path, Log: log, LogLevels: levels, Version: version(), AdminOnly: *adminOnly})
 	if err != nil {

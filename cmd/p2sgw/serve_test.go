@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -41,5 +42,24 @@ func TestNewLogger(t *testing.T) {
 	}
 	if n := strings.Count(buf.String(), `"msg":"SSTP call refused"`); n >= 2*logBurst || n < logBurst {
 		t.Errorf("%d of %d lines written with a burst of %d", n, 2*logBurst, logBurst)
+	}
+}
+
+// TestGCPercent: serve runs the collector at gcPercent, unless the operator set GOGC.
+func TestGCPercent(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(old)
+	setGCPercent(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("without GOGC: GC percent %d, want %d", got, gcPercent)
+	}
+	setGCPercent(func(k string) string {
+		if k == "GOGC" {
+			return "100"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC=100: GC percent %d, want it left at 100", got)
 	}
 }
