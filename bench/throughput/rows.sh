@@ -308,7 +308,11 @@ row_e() {
 # p2sgw_has_connect says whether this p2sgw build has `p2sgw connect` (being written
 # alongside this benchmark).
 p2sgw_has_connect() {
-	"$P2SGW" help 2>&1 | grep -Eq '^[[:space:]]+connect[[:space:]]'
+	# Not `help | grep -q`: grep leaving at the first match makes help die of SIGPIPE, and
+	# pipefail then reports no match.
+	local help
+	help=$("$P2SGW" help 2>&1)
+	grep -Eq '^[[:space:]]+connect[[:space:]]' <<<"$help"
 }
 
 IKE_TUN=ike0
