@@ -217,22 +217,50 @@ func (s *sstpListener) pppConfig(c *sstpConn) ppp.Config {
 	}
 }
 
+// SSTP packets carry at most 4095 octets (a 12-bit length), so a frame fits a readBufSize
+// buffer after the data plane's headroom.
+const (
+	readBufSize = dataplane.Headroom + 4096
+	// uplinkBatch is how many of a client's IP packets go to the data plane at once when they
+	// come faster than one at a time: one TUN write for all (coalesced by the TUN's GRO), not
+	// one each. The reader runs ahead by as many frames again.
+	uplinkBatch = 32
+)
+
+// readFrame is a frame from the client, read into buf after the data plane's headroom.
+type readFrame struct {
+	buf, frame []byte
+}
+
 // run feeds the PPP server until the link ends; it returns why.
+//
+// A reader goroutine reads the client's frames into buffers it recycles, frame after frame.
+// This goroutine hands PPP what it gets and, once the session is up, passes the IP packets to
+// the data plane in place — each buffer has the headroom in front of its frame — and as a
+// batch of all the frames that are waiting, so that a fast upload costs one TUN write per
+// batch.
 func (c *sstpConn) run(ctx context.Context) string {
-	frames := make(chan []byte, 64)
+	frames := make(chan readFrame, uplinkBatch)
+	free := make(chan []byte, 2*uplinkBatch+1)
 	readErr := make(chan error, 1)
 	done := make(chan struct{})
 	defer close(done) // the reader ends when end closes the connection; it must not block on frames
 	go func() {
 		for {
-			f, err := c.sc.ReadFrame(nil)
+			var b []byte
+			select {
+			case b = <-free:
+			default:
+				b = make([]byte, readBufSize)
+			}
+			f, err := c.sc.ReadFrame(b[dataplane.Headroom:dataplane.Headroom])
 			if err != nil {
 				readErr <- err
 				close(frames)
 				return
 			}
 			select {
-			case frames <- f:
+			case frames <- readFrame{b, f}:
 			case <-done:
 				return
 			}
@@ -243,7 +271,6 @@ func (c *sstpConn) run(ctx context.Context) string {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var buf []byte // for packets to the data plane, once the session is up
 	bound := c.sc.Connected()
 	// start registers the session once PPP's IPCP is up and the crypto binding is verified:
 	// before that the client is not proven to be the one that authenticated.
@@ -261,8 +288,61 @@ func (c *sstpConn) run(ctx context.Context) string {
 			return err
 		}
 		c.release() // no longer a pre-authentication connection
-		buf = make([]byte, dataplane.Headroom+65535)
 		return nil
+	}
+	// batch holds the IP packets for the data plane, each buffer's headroom in front of it;
+	// used, their buffers, given back to the reader once the data plane is done with them.
+	batch := make([][]byte, 0, uplinkBatch)
+	used := make([][]byte, 0, uplinkBatch)
+	deliver := func() {
+		if len(batch) == 0 {
+			return
+		}
+		// Counted as received from the client, as IKEv2's ESP counts them: what the data plane
+		// drops (spoofed, not allowed) is counted by reason there.
+		var bytes uint64
+		for _, b := range batch {
+			bytes += uint64(len(b) - dataplane.Headroom)
+		}
+		c.sess.Counters.IngressPackets.Add(uint64(len(batch)))
+		c.sess.Counters.IngressBytes.Add(bytes)
+		c.l.plane.Deliver(c.lease.Addr, batch, dataplane.Headroom)
+		for _, b := range used {
+			select {
+			case free <- b:
+			default:
+			}
+		}
+		batch, used = batch[:0], used[:0]
+	}
+	// input hands one frame to PPP and queues the IP packet it carries; it returns why the
+	// connection ends, or "".
+	input := func(m readFrame) string {
+		ip, err := c.ppp.Input(m.frame)
+		if err != nil {
+			c.log.Debug("PPP frame refused", "err", err)
+		}
+		if reason, down := c.ppp.Down(); down {
+			return "PPP: " + reason
+		}
+		if res, ok := c.ppp.Authenticated(); ok && !c.hlak {
+			c.sc.SetHLAK(res.HLAK())
+			c.hlak = true
+		}
+		if err := start(); err != nil {
+			return "session refused: " + err.Error()
+		}
+		if len(ip) == 0 || c.sess == nil {
+			return "" // m.buf is not recycled: PPP may keep what it read from a control frame
+		}
+		// ip is in m.buf, at least the headroom from its start (ReadFrame put the frame there).
+		at := cap(m.buf) - cap(ip)
+		if at < dataplane.Headroom || at+len(ip) > len(m.buf) || &m.buf[at] != &ip[0] {
+			return "" // not in m.buf after all; never so, but never handed on wrong either
+		}
+		batch = append(batch, m.buf[at-dataplane.Headroom:at+len(ip)])
+		used = append(used, m.buf)
+		return ""
 	}
 	for {
 		select {
@@ -281,7 +361,7 @@ func (c *sstpConn) run(ctx context.Context) string {
 			if err := c.ppp.Tick(now); err != nil {
 				return "PPP: " + err.Error()
 			}
-		case f, ok := <-frames:
+		case m, ok := <-frames:
 			if !ok {
 				err := <-readErr
 				if errors.Is(err, io.EOF) || errors.Is(err, sstp.ErrDisconnected) {
@@ -292,26 +372,23 @@ func (c *sstpConn) run(ctx context.Context) string {
 				}
 				return "SSTP: " + err.Error()
 			}
-			ip, err := c.ppp.Input(f)
-			if err != nil {
-				c.log.Debug("PPP frame refused", "err", err)
-			}
-			if reason, down := c.ppp.Down(); down {
-				return "PPP: " + reason
-			}
-			if res, ok := c.ppp.Authenticated(); ok && !c.hlak {
-				c.sc.SetHLAK(res.HLAK())
-				c.hlak = true
-			}
-			if err := start(); err != nil {
-				return "session refused: " + err.Error()
-			}
-			if ip != nil && c.sess != nil {
-				n := copy(buf[dataplane.Headroom:], ip)
-				if c.l.plane.Deliver(c.lease.Addr, [][]byte{buf[:dataplane.Headroom+n]}, dataplane.Headroom) == 1 {
-					c.sess.Counters.IngressPackets.Add(1)
-					c.sess.Counters.IngressBytes.Add(uint64(n))
+			reason := input(m)
+			// The frames already waiting go with it, up to a batch.
+		more:
+			for reason == "" && len(batch) > 0 && len(batch) < uplinkBatch {
+				select {
+				case m, ok := <-frames:
+					if !ok {
+						break more // the loop's next turn sees the end
+					}
+					reason = input(m)
+				default:
+					break more
 				}
+			}
+			deliver()
+			if reason != "" {
+				return reason
 			}
 		}
 	}
