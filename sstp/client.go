@@ -152,6 +152,10 @@ func (c *ClientConn) ReadFrame(buf []byte) ([]byte, error) { return c.l.readFram
 // WriteFrame sends one PPP frame of at most MaxFrameLen bytes.
 func (c *ClientConn) WriteFrame(frame []byte) error { return c.l.writeFrames(frame) }
 
+// WriteFrames sends frames, each of at most MaxFrameLen bytes, in as few TLS records as they
+// fit.
+func (c *ClientConn) WriteFrames(frames [][]byte) error { return c.l.writeFrames(frames...) }
+
 // Connected sends CALL_CONNECTED once PPP authentication has succeeded: the crypto binding
 // with the chosen hash (see Hash), the server's nonce, the hash of certDER (the server's leaf
 // certificate as seen in the TLS handshake) and the Compound MAC keyed from hlak, which is

@@ -58,6 +58,10 @@ type SSTP struct {
 	err    error
 	log    *slog.Logger
 	eapTLS *eap.TLSClient
+
+	wbuf   []byte   // WritePackets' frames, back to back
+	ends   []int    // where each ends in wbuf
+	frames [][]byte // and their slices
 }
 
 // DialSSTP connects to the gateway, signs in and returns once the tunnel carries IPv4: PPP's
@@ -273,6 +277,24 @@ func (s *SSTP) ReadPacket() ([]byte, error) {
 // WritePacket sends an IPv4 packet through the tunnel.
 func (s *SSTP) WritePacket(pkt []byte) error {
 	return s.conn.WriteFrame(ppp.AppendFrame(nil, ppp.ProtoIPv4, pkt))
+}
+
+// WritePackets sends IPv4 packets through the tunnel, packed into as few TLS records as they
+// fit (a TUN read's batch in one write, not one record each). It is for one goroutine at a
+// time.
+func (s *SSTP) WritePackets(pkts [][]byte) error {
+	s.wbuf, s.ends = s.wbuf[:0], s.ends[:0]
+	for _, p := range pkts {
+		s.wbuf = ppp.AppendFrame(s.wbuf, ppp.ProtoIPv4, p)
+		s.ends = append(s.ends, len(s.wbuf))
+	}
+	s.frames = s.frames[:0]
+	at := 0
+	for _, end := range s.ends { // slices of wbuf, taken once it stopped growing
+		s.frames = append(s.frames, s.wbuf[at:end])
+		at = end
+	}
+	return s.conn.WriteFrames(s.frames)
 }
 
 // Close ends the tunnel: PPP Terminate, SSTP disconnect.

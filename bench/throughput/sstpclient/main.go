@@ -192,6 +192,7 @@ func configure(name string, addr netip.Addr, routes []netip.Prefix) error {
 func uplink(dev tun.Device, tunnel *vpnclient.SSTP) error {
 	bufs := make([][]byte, dev.BatchSize())
 	sizes := make([]int, len(bufs))
+	pkts := make([][]byte, len(bufs))
 	for i := range bufs {
 		bufs[i] = make([]byte, offset+maxPacket)
 	}
@@ -204,9 +205,10 @@ func uplink(dev tun.Device, tunnel *vpnclient.SSTP) error {
 			return fmt.Errorf("read TUN: %w", err)
 		}
 		for i := range n {
-			if err := tunnel.WritePacket(bufs[i][offset : offset+sizes[i]]); err != nil {
-				return fmt.Errorf("tunnel: %w", err)
-			}
+			pkts[i] = bufs[i][offset : offset+sizes[i]]
+		}
+		if err := tunnel.WritePackets(pkts[:n]); err != nil {
+			return fmt.Errorf("tunnel: %w", err)
 		}
 	}
 }
