@@ -54,3 +54,20 @@ func espTransform(s transform.Suite) (esp.Transform, error) {
 	t.ESN = s.ESN == transform.ESNYes
 	return t, t.Validate()
 }
+
+// ESPSAs builds the CHILD SA's inbound and outbound ESP SAs, for a data plane.
+func (c *ChildSA) ESPSAs() (*esp.Inbound, *esp.Outbound, error) {
+	inCfg, outCfg, err := c.ESPConfigs()
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := esp.NewInbound(inCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := esp.NewOutbound(outCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, out, nil
+}

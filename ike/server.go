@@ -800,7 +800,7 @@ func (s *Server) releaseLease(h *handle) {
 // establish builds the ESP SAs and hands the tunnel to the gateway.
 func (s *Server) establish(h *handle, d datagram) error {
 	spi := h.sa.Child.InSPI
-	in, out, err := espSAs(h.sa.Child)
+	in, out, err := h.sa.Child.ESPSAs()
 	if err != nil {
 		return err
 	}
@@ -826,23 +826,6 @@ func (s *Server) establish(h *handle, d datagram) error {
 		}
 	}
 	return nil
-}
-
-// espSAs builds the data plane's inbound and outbound ESP SAs of a CHILD SA.
-func espSAs(c *ChildSA) (*esp.Inbound, *esp.Outbound, error) {
-	inCfg, outCfg, err := c.ESPConfigs()
-	if err != nil {
-		return nil, nil, err
-	}
-	in, err := esp.NewInbound(inCfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err := esp.NewOutbound(outCfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return in, out, nil
 }
 
 // handleOld gives a message for the IKE SA a rekey replaced to it: normally the Delete of the
@@ -895,7 +878,7 @@ func (s *Server) forgetOld(h *handle) {
 // client deletes soon), and the tunnel sends with its outbound SA from now on.
 func (s *Server) rekey(h *handle) error {
 	spi := h.sa.Rekeyed.InSPI
-	in, out, err := espSAs(h.sa.Rekeyed)
+	in, out, err := h.sa.Rekeyed.ESPSAs()
 	if err != nil {
 		return err
 	}

@@ -247,9 +247,9 @@ func (t *IKEv2) established(sa *ike.SA) error {
 	if sa.Lease == nil || !sa.Lease.Addr.IsValid() {
 		return errors.New("vpnclient: the gateway gave us no address")
 	}
-	in, out, err := espSAs(sa.Child)
+	in, out, err := sa.Child.ESPSAs()
 	if err != nil {
-		return err
+		return fmt.Errorf("vpnclient: ESP: %w", err)
 	}
 	t.sa = sa
 	t.Lease = *sa.Lease
@@ -258,22 +258,6 @@ func (t *IKEv2) established(sa *ike.SA) error {
 	t.in[sa.Child.InSPI] = in
 	t.mu.Unlock()
 	return nil
-}
-
-func espSAs(c *ike.ChildSA) (*esp.Inbound, *esp.Outbound, error) {
-	inCfg, outCfg, err := c.ESPConfigs()
-	if err != nil {
-		return nil, nil, fmt.Errorf("vpnclient: ESP: %w", err)
-	}
-	in, err := esp.NewInbound(inCfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("vpnclient: ESP: %w", err)
-	}
-	out, err := esp.NewOutbound(outCfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("vpnclient: ESP: %w", err)
-	}
-	return in, out, nil
 }
 
 // sendIKE sends an IKE message (and its extra fragments): plain to port 500, with the
@@ -524,9 +508,9 @@ func (t *IKEv2) handleIKE(msg []byte) error {
 	case ike.EventChildDeleted:
 		return fmt.Errorf("%w: it deleted the CHILD SA", ErrDeleted)
 	case ike.EventChildRekeyed:
-		in, out, err := espSAs(sa.Rekeyed)
+		in, out, err := sa.Rekeyed.ESPSAs()
 		if err != nil {
-			return err
+			return fmt.Errorf("vpnclient: ESP: %w", err)
 		}
 		t.mu.Lock()
 		t.in[sa.Rekeyed.InSPI] = in // the old inbound SA stays until its Delete

@@ -3,8 +3,6 @@ package loadgen
 import (
 	"context"
 	"time"
-
-	"github.com/p2sgw/p2sgw/esp"
 )
 
 // trafficBurst packets are sent, then the sender pauses trafficPause: about 50,000 packets a
@@ -27,7 +25,7 @@ func (g *generator) traffic() *TrafficReport {
 	r := &TrafficReport{To: g.cfg.TrafficTo.String()}
 	for _, ep := range g.eps {
 		ep.each(func(_ uint64, s *session) {
-			in, out, err := espSAs(s)
+			in, out, err := s.sa.Child.ESPSAs()
 			if err != nil {
 				r.SetupErrors++
 				return
@@ -71,23 +69,6 @@ func (g *generator) traffic() *TrafficReport {
 		ep.mu.Unlock()
 	}
 	return r
-}
-
-// espSAs builds the ESP SAs of an established session's CHILD SA. The endpoint's lock is held.
-func espSAs(s *session) (*esp.Inbound, *esp.Outbound, error) {
-	inCfg, outCfg, err := s.sa.Child.ESPConfigs()
-	if err != nil {
-		return nil, nil, err
-	}
-	in, err := esp.NewInbound(inCfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err := esp.NewOutbound(outCfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return in, out, nil
 }
 
 // hold keeps the sessions open for Config.Hold (or until ctx ends): the demux goroutines answer
