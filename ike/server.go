@@ -18,15 +18,17 @@ import (
 )
 
 // The server is the I/O around the pure SAs: it reads UDP 500 and 4500 in batches, routes IKE
-// messages to one goroutine per IKE SA by SPI, and ESP packets to their tunnel by SPI:
+// messages to one goroutine per IKE SA by SPI (which handles one event at a time; see run), and
+// ESP packets to their tunnel by SPI:
 //
 //	UDP 500  → IKE ─┐
 //	UDP 4500 → classify → IKE (non-ESP marker) ─┴→ SA goroutine (mailbox) → Respond / SA.Handle → reply
 //	                   → ESP → tunnel by SPI → esp.Inbound.Open → Hooks.Deliver (the data plane)
 //	data plane → Tunnel.Send → esp.Outbound.Seal → UDP 4500 to the client's current address
 
-// Hooks connect the server to the gateway. They are called from SA goroutines and the ESP
-// reader and must be safe for concurrent use.
+// Hooks connect the server to the gateway. They are called on behalf of SA goroutines (from
+// the short-lived goroutine an SA hands each event to, one at a time per SA) and from the ESP
+// reader, and must be safe for concurrent use.
 type Hooks struct {
 	// Established is called when a client's IKE SA and CHILD SA are up; the tunnel is ready
 	// to carry traffic. The gateway registers the session and attaches the tunnel to the data
