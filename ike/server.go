@@ -605,40 +605,34 @@ func (l *saLoop) halfOpenOver() bool {
 }
 
 func (l *saLoop) rekeyChild() {
-	s, h := l.s, l.h
-	if h.tunnel == nil || h.sa.State() != StateEstablished {
-		return
-	}
-	if l.busy() {
-		l.childRekey.retry(time.Second)
-		return
-	}
-	req, err := h.sa.RekeyChild(transform.DHNone, s.cfg.ESPProposals)
-	if err != nil {
-		s.log.Error("cannot start a CHILD SA rekey", "peer", h.sa.Peer, "err", err)
-		l.childRekey.arm()
-		return
-	}
-	l.childRekey.pending = true
-	l.ours(l.live, req)
+	l.rekey(l.childRekey, "cannot start a CHILD SA rekey", func() ([]byte, error) {
+		return l.h.sa.RekeyChild(transform.DHNone, l.s.cfg.ESPProposals)
+	})
 }
 
 func (l *saLoop) rekeyIKE() {
-	s, h := l.s, l.h
+	l.rekey(l.ikeRekey, "cannot start an IKE SA rekey", func() ([]byte, error) { return l.h.sa.RekeyIKE() })
+}
+
+// rekey starts a rekey of ours whose lifetime r says has ended, with start's request: unless
+// the SA is not established, or busy (then in a second). failed is the log message if start
+// fails.
+func (l *saLoop) rekey(r *rekeyTimer, failed string, start func() ([]byte, error)) {
+	h := l.h
 	if h.tunnel == nil || h.sa.State() != StateEstablished {
 		return
 	}
 	if l.busy() {
-		l.ikeRekey.retry(time.Second)
+		r.retry(time.Second)
 		return
 	}
-	req, err := h.sa.RekeyIKE()
+	req, err := start()
 	if err != nil {
-		s.log.Error("cannot start an IKE SA rekey", "peer", h.sa.Peer, "err", err)
-		l.ikeRekey.arm()
+		l.s.log.Error(failed, "peer", h.sa.Peer, "err", err)
+		r.arm()
 		return
 	}
-	l.ikeRekey.pending = true
+	r.pending = true
 	l.ours(l.live, req)
 }
 

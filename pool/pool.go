@@ -161,24 +161,16 @@ func (p *Pool) AcquireAddr(ctx context.Context, addr netip.Addr, identity, sessi
 // an address the session does not hold is a no-op, so teardown paths may call it twice.
 func (p *Pool) Release(ctx context.Context, addr netip.Addr, sessionID string) error {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	old, ok := p.leases[addr]
 	if !ok || old.SessionID != sessionID || sessionID == "" || p.pending[addr] {
-		p.mu.Unlock()
 		return nil
 	}
 	l := old
 	l.SessionID = ""
 	l.UpdatedAt = p.now()
 	p.leases[addr] = l
-	p.pending[addr] = true
-	p.mu.Unlock()
-
-	err := p.st.PutLease(ctx, l)
-
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.pending, addr)
-	if err != nil {
+	if err := p.write(ctx, l); err != nil {
 		p.leases[addr] = old
 		return fmt.Errorf("pool %s: release %s: %w", p.prefix, addr, err)
 	}
@@ -229,21 +221,15 @@ func (p *Pool) released(identity string) (netip.Addr, bool) {
 }
 
 // take records the lease: in memory at once (so no one else takes addr), then in the store
-// with p.mu released; a failed write puts the old lease back. p.mu is held on entry and
-// released on return.
+// with p.mu released (write); a failed write puts the old lease back. p.mu is held on entry
+// and released on return.
 func (p *Pool) take(ctx context.Context, addr netip.Addr, identity, sessionID string) error {
 	l := store.Lease{Pool: p.prefix, Addr: addr, Identity: identity, SessionID: sessionID, Node: p.node, UpdatedAt: p.now()}
+	defer p.mu.Unlock()
 	old, had := p.leases[addr]
 	p.set(l)
 	p.active++
-	p.pending[addr] = true
-	p.mu.Unlock()
-
-	err := p.st.PutLease(ctx, l)
-
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.pending, addr)
+	err := p.write(ctx, l)
 	if err == nil {
 		return nil
 	}
@@ -255,6 +241,18 @@ func (p *Pool) take(ctx context.Context, addr netip.Addr, identity, sessionID st
 		p.requeue(old)
 	}
 	return fmt.Errorf("pool %s: lease %s: %w", p.prefix, addr, err)
+}
+
+// write records l in the store with p.mu released meanwhile — so that many sessions' writes
+// can be in flight together — and l's address marked in flight, so that no one takes or
+// releases it before the write lands. p.mu is held on entry and on return.
+func (p *Pool) write(ctx context.Context, l store.Lease) error {
+	p.pending[l.Addr] = true
+	p.mu.Unlock()
+	err := p.st.PutLease(ctx, l)
+	p.mu.Lock()
+	delete(p.pending, l.Addr)
+	return err
 }
 
 // set makes l the lease of its address, taking the address off the free queue and moving it
